@@ -1,0 +1,232 @@
+"""Executes a `CompilePlan` with FFmpeg: the final property video and its thumbnail.
+
+1. Every segment becomes a video-only MP4 with one shared time scale, in parallel: matching
+   ones by stream copy (a remux), the others letterboxed and encoded with x264.
+2. One FFmpeg run joins them with the concat demuxer (`-c:v copy`), rebuilds the audio (each
+   segment's own sound or silence, cut to its length, the music looped or trimmed under it,
+   faded out) and encodes it once to AAC, with `+faststart`.
+3. A JPEG thumbnail is rendered from the output, and the output is probed for its duration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from resources.errors import InputRejected
+from resources.ffmpeg import FFmpegError, probe, run_ffmpeg
+from studio_assets.compile_plan import (
+    AUDIO_CHANNELS,
+    AUDIO_RATE,
+    MUSIC_FADE_S,
+    CompilePlan,
+    Segment,
+)
+
+MAX_WORKERS = 3
+# One time scale for every segment: the concat demuxer copies timestamps without rescaling
+# them between files. 15360 = 512 ticks per frame at 30 fps (FFmpeg's own choice for 30 fps).
+TIMESCALE = 15_360
+X264 = {"vcodec": "libx264", "preset": "veryfast", "crf": 20, "profile:v": "high"}
+AUDIO_BITRATE = "192k"
+THUMBNAIL_MAX_WIDTH = 640
+_OUTPUT_FORMAT = f"aformat=sample_fmts=fltp:sample_rates={AUDIO_RATE}:channel_layouts=stereo"
+
+
+@dataclass(frozen=True)
+class CompileReport:
+    """What the compile made and how: the files, the probed duration, the work it took."""
+
+    video: Path
+    thumbnail: Path
+    duration_s: float
+    size_bytes: int
+    copied_segments: int
+    normalised_segments: int
+    seconds: float
+
+
+def compile_video(plan: CompilePlan, workdir: Path, *, timeout_s: float = 900) -> CompileReport:
+    """Compile `plan` into `workdir/final.mp4` (+ `thumbnail.jpg`); the caller removes workdir.
+
+    `timeout_s` bounds the whole compile; each FFmpeg run gets what is left of it.
+    """
+    started = time.monotonic()
+    remaining = _budget(started + timeout_s, timeout_s)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if plan.music is not None and plan.mixes_music:
+        _check_music(plan.music)
+    videos = _prepare_videos(plan, workdir, remaining)
+    listing = _write_concat_list(plan.segments, videos, workdir / "videos.txt")
+    video = workdir / "final.mp4"
+    run_ffmpeg(_join_args(plan, listing, video), remaining())
+    duration_s = probe(video).duration_s
+    thumbnail = workdir / "thumbnail.jpg"
+    run_ffmpeg(_thumbnail_args(plan, video, thumbnail, duration_s), remaining())
+    return CompileReport(
+        video=video,
+        thumbnail=thumbnail,
+        duration_s=duration_s,
+        size_bytes=video.stat().st_size,
+        copied_segments=plan.copied_segments,
+        normalised_segments=plan.normalised_segments,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _budget(deadline: float, timeout_s: float) -> Callable[[], float]:
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FFmpegError(f"compile took longer than {timeout_s:.0f} s")
+        return left
+
+    return remaining
+
+
+def _check_music(music: Path) -> None:
+    try:
+        info = probe(music)
+    except FFmpegError as exc:
+        raise InputRejected(f"music {music.name} is not readable audio") from exc
+    if not info.has_audio:
+        raise InputRejected(f"music {music.name} has no audio track")
+
+
+def _prepare_videos(plan: CompilePlan, workdir: Path, remaining: Callable[[], float]) -> list[Path]:
+    """Video-only, same-time-scale MP4s, one per segment; at most MAX_WORKERS FFmpegs at once."""
+
+    def prepare(numbered: tuple[int, Segment]) -> Path:
+        index, segment = numbered
+        out = workdir / f"segment-{index:03d}.mp4"
+        if segment.needs_video_normalise:
+            run_ffmpeg(_normalise_args(plan, segment, out), remaining())
+        else:
+            run_ffmpeg(_remux_args(segment, out), remaining())
+        return out
+
+    workers = min(MAX_WORKERS, len(plan.segments))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compile") as pool:
+        return list(pool.map(prepare, enumerate(plan.segments)))
+
+
+def _remux_args(segment: Segment, out: Path) -> list[str]:
+    # Dropping the audio here also drops its start offset (AAC priming), which would otherwise
+    # shift the copied video by a fraction of a frame at every join.
+    video = ffmpeg.input(str(segment.path))["v:0"]
+    return _args(ffmpeg.output(video, str(out), vcodec="copy", video_track_timescale=TIMESCALE))
+
+
+def _normalise_args(plan: CompilePlan, segment: Segment, out: Path) -> list[str]:
+    """Letterbox into the frame (fit + pad, never stretch), 30 fps, yuv420p, x264."""
+    w, h = plan.width, plan.height
+    video = (
+        ffmpeg.input(str(segment.path))["v:0"]
+        .filter("scale", w, h, force_original_aspect_ratio="decrease", force_divisible_by=2)
+        .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
+        .filter("setsar", 1)
+        .filter("fps", plan.fps)
+        .filter("format", "yuv420p")
+    )
+    return _args(
+        ffmpeg.output(
+            video,
+            str(out),
+            t=segment.duration_s,
+            video_track_timescale=TIMESCALE,
+            **X264,
+        )
+    )
+
+
+def _write_concat_list(segments: tuple[Segment, ...], videos: list[Path], listing: Path) -> Path:
+    # The demuxer repeats each file's SPS/PPS in-band at its keyframes (auto_convert), so
+    # segments from different encoders decode cleanly one after another. `duration` pins each
+    # segment to its probed length, the length its audio is cut to: in sync at every join.
+    lines = []
+    for segment, video in zip(segments, videos, strict=True):
+        lines.append(f"file '{_concat_quote(video)}'")
+        lines.append(f"duration {segment.duration_s:.6f}")
+    listing.write_text("\n".join(lines) + "\n")
+    return listing
+
+
+def _concat_quote(path: Path) -> str:
+    return str(path.resolve()).replace("'", "'\\''")
+
+
+def _join_args(plan: CompilePlan, listing: Path, out: Path) -> list[str]:
+    """Video by concat copy (input 0); audio rebuilt in one filter graph and encoded once.
+
+    The graph is written out by hand: ffmpeg-python merges identical inputs (a clip used
+    twice) into one node, which this graph must not do.
+    """
+    inputs = ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    graph = []
+    for n, segment in enumerate(plan.segments):
+        if segment.needs_silent_audio:
+            graph.append(f"{_silence(segment.duration_s)}[a{n}]")
+        else:
+            inputs += ["-i", str(segment.path)]
+            graph.append(f"[{inputs.count('-i') - 1}:a:0]{_sound(segment.duration_s)}[a{n}]")
+    labels = "".join(f"[a{n}]" for n in range(len(plan.segments)))
+    graph.append(f"{labels}concat=n={len(plan.segments)}:v=0:a=1[native]")
+    audio = "[native]"
+    if plan.mixes_music:
+        inputs += ["-stream_loop", "-1", "-i", str(plan.music)]
+        graph += _music(plan, music_input=inputs.count("-i") - 1)
+        audio = "[mixed]"
+    return [
+        *inputs,
+        "-filter_complex", ";".join(graph),
+        "-map", "0:v:0", "-map", audio,
+        "-c:v", "copy",
+        "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", str(AUDIO_CHANNELS),
+        "-movflags", "+faststart",
+        str(out),
+    ]  # fmt: skip
+
+
+def _silence(duration_s: float) -> str:
+    return f"anullsrc=r={AUDIO_RATE}:cl=stereo:d={duration_s:.6f},{_OUTPUT_FORMAT}"
+
+
+def _sound(duration_s: float) -> str:
+    """A segment's own sound, exactly `duration_s` long: padded with silence or cut."""
+    # async=1 fills a late start or a gap with silence instead of pulling the sound earlier.
+    return (
+        f"aresample={AUDIO_RATE}:async=1:first_pts=0,{_OUTPUT_FORMAT},"
+        f"apad=whole_dur={duration_s:.6f},atrim=end={duration_s:.6f},asetpts=N/SR/TB"
+    )
+
+
+def _music(plan: CompilePlan, music_input: int) -> list[str]:
+    """Music looped (or trimmed) to the video, faded out, at its gain, under the native sound."""
+    total = plan.expected_duration_s
+    fade = min(MUSIC_FADE_S, total)
+    return [
+        f"[{music_input}:a:0]{_OUTPUT_FORMAT},atrim=end={total:.6f},"
+        f"afade=t=out:st={plan.music_fade_start_s:.6f}:d={fade:.6f},"
+        f"volume={plan.music_gain:.3f}[music]",
+        # normalize=0: amix would otherwise halve the clips' own sound to make room.
+        "[native][music]amix=inputs=2:duration=first:normalize=0[mixed]",
+    ]
+
+
+def _thumbnail_args(plan: CompilePlan, video: Path, out: Path, duration_s: float) -> list[str]:
+    """A frame at 1 s (10 % in for shorter videos), at most 640 px wide."""
+    at = min(1.0, 0.1 * duration_s)
+    width = min(THUMBNAIL_MAX_WIDTH, plan.width)
+    frame = ffmpeg.input(str(video), ss=f"{at:.3f}")["v:0"].filter("scale", width, -2)
+    return _args(ffmpeg.output(frame, str(out), **{"frames:v": 1, "q:v": 3}))
+
+
+def _args(node: Any) -> list[str]:
+    """ffmpeg-python's argument list without the executable (run_ffmpeg adds its own)."""
+    return list(node.get_args())

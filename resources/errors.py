@@ -1,0 +1,36 @@
+"""The exceptions studio raises across resources and assets.
+
+`InputRejected` is bad input: never retried, its message goes to the row and the CLI as is.
+`ProviderError` carries whether a retry can help (429, 5xx, timeouts) or not (4xx).
+"""
+
+from __future__ import annotations
+
+
+class StudioError(Exception):
+    """Base class: the message is meant for users (rows, CLI, GraphQL)."""
+
+
+class InputRejected(StudioError):
+    """The input can never succeed: a corrupt image, a private URL, an unsafe key, a bad spec."""
+
+
+class NotFound(StudioError):
+    """A row or an object that should exist does not."""
+
+
+class ProviderError(StudioError):
+    """A generation failed. `request_gone` says the provider no longer runs the request (it
+    failed or was canceled), so a retry must submit anew rather than resume it."""
+
+    def __init__(self, message: str, *, retryable: bool, request_gone: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.request_gone = request_gone
+
+
+class SubmitAmbiguous(ProviderError):
+    """A submit failed after the provider may have accepted it: reconcile, never resubmit."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)

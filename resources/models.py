@@ -1,0 +1,129 @@
+"""SQLAlchemy models of the app database (DESIGN.md §3.3): the contract the property app reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import false as sa_false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), onupdate=utcnow
+    )
+
+
+class Submittable(Timestamps):
+    """Columns shared by rows the sensors pick up: status, run bookkeeping, progress."""
+
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    error_message: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    submission: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    step: Mapped[str | None] = mapped_column(String(32))
+    label: Mapped[str | None] = mapped_column(Text)
+    # "{status}:{submission}" of the last terminal transition a webhook was claimed for.
+    notified_status: Mapped[str | None] = mapped_column(String(40))
+
+
+class MusicTrack(Base, Timestamps):
+    __tablename__ = "music_track"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(64))
+    mood: Mapped[str | None] = mapped_column(String(64))
+    audio_url: Mapped[str] = mapped_column(Text)
+    duration_seconds: Mapped[float | None]
+
+
+class VideoProject(Base, Submittable):
+    __tablename__ = "video_project"
+    __table_args__ = (Index("ix_video_project_queue", "status", "queued_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    aspect_ratio: Mapped[str] = mapped_column(String(8), default="16:9", server_default="16:9")
+    music_track_id: Mapped[str | None] = mapped_column(ForeignKey("music_track.id"))
+    music_volume: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    generate_native_audio: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
+    clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    completed_clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    estimated_cost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    actual_cost: Mapped[int | None] = mapped_column(Integer)
+    final_video_url: Mapped[str | None] = mapped_column(Text)
+    thumbnail_url: Mapped[str | None] = mapped_column(Text)
+    duration_seconds: Mapped[float | None]
+
+
+class VideoClip(Base, Timestamps):
+    __tablename__ = "video_clip"
+    __table_args__ = (Index("ix_video_clip_project", "video_project_id", "sequence_order"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    video_project_id: Mapped[str] = mapped_column(ForeignKey("video_project.id"))
+    sequence_order: Mapped[int] = mapped_column(Integer)
+    source_image_url: Mapped[str] = mapped_column(Text)
+    end_image_url: Mapped[str | None] = mapped_column(Text)
+    room_type: Mapped[str] = mapped_column(String(32))
+    room_label: Mapped[str | None] = mapped_column(Text)
+    motion_prompt: Mapped[str | None] = mapped_column(Text)
+    transition_type: Mapped[str] = mapped_column(String(16), default="cut", server_default="cut")
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    clip_url: Mapped[str | None] = mapped_column(Text)
+    provider_request_id: Mapped[str | None] = mapped_column(Text)
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error_message: Mapped[str | None] = mapped_column(Text)
+    transition_status: Mapped[str | None] = mapped_column(String(16))
+    transition_lease_owner: Mapped[str | None] = mapped_column(String(64))
+    transition_lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    transition_clip_url: Mapped[str | None] = mapped_column(Text)
+    transition_request_id: Mapped[str | None] = mapped_column(Text)
+    transition_cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    transition_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ImageGeneration(Base, Submittable):
+    __tablename__ = "image_generation"
+    __table_args__ = (Index("ix_image_generation_queue", "status", "queued_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    room_type: Mapped[str | None] = mapped_column(String(32))
+    style: Mapped[str | None] = mapped_column(String(32))
+    mode: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("image_generation.id"))
+    original_image_url: Mapped[str] = mapped_column(Text)
+    mask_url: Mapped[str | None] = mapped_column(Text)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    result_image_url: Mapped[str | None] = mapped_column(Text)
+    provider_request_id: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    request_status: Mapped[str] = mapped_column(
+        String(16), default="pending", server_default="pending"
+    )
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

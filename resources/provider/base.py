@@ -1,0 +1,100 @@
+"""The generation provider interface: submit → request id → wait (or resume) → result + cost.
+
+Implementations: `LocalProvider` (the offline engine, free) and `FalProvider` (Fal.ai). The
+caller stores the request id between `submit` and `wait`, which is what makes a re-run resume a
+request instead of buying it again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import dagster as dg
+
+
+class Kind(StrEnum):
+    IMAGE_EDIT = "image_edit"
+    INPAINT = "inpaint"
+    IMAGE_TO_VIDEO = "image_to_video"
+
+
+@dataclass(frozen=True)
+class MediaInput:
+    """An input file, with an HTTPS URL a remote provider can read it from when storage has one."""
+
+    path: Path
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    kind: Kind
+    prompt: str
+    image: MediaInput
+    end_image: MediaInput | None = None
+    mask: MediaInput | None = None
+    negative_prompt: str | None = None
+    mode: str | None = None  # inpaint: "remove" | "add"
+    duration_s: int = 5
+    width: int = 1920
+    height: int = 1080
+    generate_audio: bool = False
+    transition: bool = False  # a move from `image` to `end_image` between two rooms
+    label: str = ""  # for logs: "clip 2 (kitchen)"
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    path: Path
+    content_type: str
+    cost_cents: int
+    model: str
+    request_id: str
+    seconds: float = 0.0
+    details: dict[str, str] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[str], None]
+
+
+class ProviderResource(dg.ConfigurableResource, ABC):
+    """One interface for every paid (or free) generation."""
+
+    max_concurrency: int = 3
+    """How many generations of one project run at a time (the old product's limit was 3)."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @abstractmethod
+    def model_for(self, kind: Kind) -> str:
+        """The model id used for `kind` (shown in metadata)."""
+
+    @abstractmethod
+    def price_cents(self, job: GenerationJob) -> int:
+        """What `job` will be billed, in cents (the estimate; the result carries the actual)."""
+
+    @abstractmethod
+    def submit(self, job: GenerationJob) -> str:
+        """Start `job` and return its request id. Raises `SubmitAmbiguous` when the provider
+        may have accepted it without our learning the id."""
+
+    @abstractmethod
+    def wait(
+        self,
+        request_id: str,
+        job: GenerationJob,
+        workdir: Path,
+        timeout_s: float,
+        on_update: ProgressCallback | None = None,
+    ) -> GenerationResult:
+        """Wait for `request_id` (ours or a previous run's) and bring its media into `workdir`."""
+
+    @abstractmethod
+    def cancel(self, request_id: str) -> None:
+        """Best effort: stop an in-flight request."""

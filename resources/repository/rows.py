@@ -1,0 +1,194 @@
+"""Lifecycle of the rows the app submits: video projects and image generations.
+
+Every status change is one UPDATE guarded by the states it may come from, so two writers that
+race (a run and the run-status sensor, two runs launched by mistake) cannot lose an update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import literal, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from resources.errors import NotFound, StudioError
+from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
+from resources.repository.ledger import now
+
+Row = type[VideoProject] | type[ImageGeneration]
+
+LAUNCHABLE = ("draft", "queued", "failed", "canceled")
+TERMINAL = ("completed", "failed", "canceled")
+
+
+def model_for(kind: str) -> Row:
+    return VideoProject if kind == "video" else ImageGeneration
+
+
+def get(session: Session, model: Row, row_id: str) -> Any:
+    row = session.get(model, row_id)
+    if row is None:
+        label = "video project" if model is VideoProject else "image"
+        raise NotFound(f"{label} {row_id!r} not found")
+    return row
+
+
+def find_kind(session: Session, row_id: str) -> str:
+    """`video` or `image`, for commands that take any id."""
+    if session.get(VideoProject, row_id) is not None:
+        return "video"
+    if session.get(ImageGeneration, row_id) is not None:
+        return "image"
+    raise NotFound(f"no video project or image with id {row_id!r}")
+
+
+def clips(session: Session, project_id: str) -> list[VideoClip]:
+    return list(
+        session.scalars(
+            select(VideoClip)
+            .where(VideoClip.video_project_id == project_id)
+            .order_by(VideoClip.sequence_order)
+        )
+    )
+
+
+def queue(session: Session, model: Row, row_id: str) -> int:
+    """Mark a row `queued` for the sensor (a new submission); returns the submission number."""
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, model.status.in_(LAUNCHABLE))
+        .values(
+            status="queued",
+            submission=model.submission + 1,
+            queued_at=now(),
+            error_message=None,
+            step="queued",
+            label="Waiting for a worker…",
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        row = get(session, model, row_id)
+        raise StudioError(f"{row_id} is {row.status}; only {', '.join(LAUNCHABLE)} can be queued")
+    return int(get(session, model, row_id).submission)
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: str
+    submission: int
+    queued_at: datetime
+    kind: str  # "video", "enhance" or "inpaint"
+
+
+def queued(
+    session: Session, model: Row, after: tuple[datetime, str] | None, limit: int
+) -> list[Queued]:
+    """One page of queued rows in submission order (the sensors' single indexed query)."""
+    kind_col = ImageGeneration.kind if model is ImageGeneration else literal("video")
+    query = select(model.id, model.submission, model.queued_at, kind_col).where(
+        model.status == "queued"
+    )
+    if after is not None:
+        query = query.where(
+            tuple_(model.queued_at, model.id) > tuple_(literal(after[0]), literal(after[1]))
+        )
+    rows = session.execute(query.order_by(model.queued_at, model.id).limit(limit))
+    return [Queued(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def start(session: Session, model: Row, row_id: str, run_id: str, status: str) -> None:
+    """A run takes the row: from any non-terminal state, or a failed/canceled one (retry)."""
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, model.status != "completed")
+        .values(status=status, run_id=run_id, error_message=None)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        get(session, model, row_id)
+
+
+def set_status(
+    session: Session,
+    model: Row,
+    row_id: str,
+    status: str,
+    from_states: tuple[str, ...] | None = None,
+    **values: Any,
+) -> bool:
+    query = update(model).where(model.id == row_id)
+    if from_states is not None:
+        query = query.where(model.status.in_(from_states))
+    result = session.execute(query.values(status=status, **values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def progress(
+    session: Session, model: Row, row_id: str, step: str, percent: int, label: str, **values: Any
+) -> None:
+    session.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values(step=step, progress=percent, label=label, **values)
+    )
+
+
+def fail(
+    session: Session, model: Row, row_id: str, message: str, run_id: str | None = None
+) -> bool:
+    """Mark a row failed with the reason, unless it already reached a terminal state."""
+    query = update(model).where(model.id == row_id, model.status.not_in(TERMINAL))
+    if run_id is not None:
+        query = query.where(model.run_id == run_id)
+    result = session.execute(
+        query.values(
+            status="failed", error_message=message[:2000], step="failed", label=message[:500]
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel(session: Session, model: Row, row_id: str) -> bool:
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, model.status.not_in(TERMINAL))
+        .values(status="canceled", step="canceled", label="Canceled")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim_notification(
+    session: Session, model: Row, row_id: str, status: str, submission: int
+) -> bool:
+    """Claim the webhook for this terminal transition; only the caller that wins sends it.
+
+    One guarded UPDATE, so the asset and the run-status sensor cannot both win. `updated_at`
+    is kept: it is when the transition happened.
+    """
+    marker = f"{status}:{submission}"
+    result = session.execute(
+        update(model)
+        .where(
+            model.id == row_id,
+            model.status == status,
+            model.submission == submission,
+            or_(model.notified_status.is_(None), model.notified_status != marker),
+        )
+        .values(notified_status=marker, updated_at=model.updated_at)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def add(session: Session, row: Any) -> Any:
+    """Insert a new row (a project, a clip, a music track, an image generation)."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_music(session: Session, track_id: str) -> MusicTrack:
+    track = session.get(MusicTrack, track_id)
+    if track is None:
+        raise NotFound(f"music track {track_id!r} not found")
+    return track

@@ -1,0 +1,66 @@
+"""The storage interface: one door to files, whether on local disk or S3 (hooli's pattern)."""
+
+from __future__ import annotations
+
+import mimetypes
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import dagster as dg
+
+from resources.errors import InputRejected
+from resources.fetch import DEFAULT_MAX_BYTES, fetch_to_file
+
+
+def content_type_for(path: Path | str) -> str:
+    return mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+
+
+class StorageResource(dg.ConfigurableResource, ABC):
+    """Where inputs are read from and every output is written to.
+
+    URIs stored in the app DB are `file:///…` or `s3://bucket/key`; `downloadable_url` turns
+    them into something a person or the app can open.
+    """
+
+    fetch_allow_hosts: str = ""
+    """Comma-separated hosts exempt from the private-address refusal (STUDIO_FETCH_ALLOW_HOSTS)."""
+
+    @abstractmethod
+    def uri_for(self, key: str) -> str:
+        """The URI an object under `key` has (whether or not it exists yet)."""
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
+        """Store the file at `path` under `key` (streamed) and return its URI."""
+
+    @abstractmethod
+    def download(self, uri: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+        """Copy the object at one of this storage's URIs to `dest`."""
+
+    @abstractmethod
+    def exists(self, uri: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, uri: str) -> None: ...
+
+    @abstractmethod
+    def downloadable_url(self, uri: str, expires_s: int = 3600) -> str:
+        """A local path or a presigned HTTPS URL for `uri`."""
+
+    def remote_url(self, uri: str, expires_s: int = 3600) -> str | None:
+        """An HTTPS URL a remote provider can fetch `uri` from directly, if there is one."""
+        return None
+
+    @property
+    def allow_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip() for h in self.fetch_allow_hosts.split(",") if h.strip())
+
+    def fetch(self, uri: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+        """Bring any input (`file://`, `s3://`, `http(s)://`) to a local file, size-limited."""
+        scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+        if scheme in ("http", "https"):
+            return fetch_to_file(uri, dest, allow_hosts=self.allow_hosts, max_bytes=max_bytes)
+        if scheme in ("file", "s3"):
+            return self.download(uri, dest, max_bytes)
+        raise InputRejected(f"unsupported input URL {uri!r}: use file://, s3:// or https://")

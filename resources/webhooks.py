@@ -1,0 +1,115 @@
+"""Signed webhooks to the app: one JSON POST per terminal transition, retried, never fatal."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import dagster as dg
+import httpx
+
+RETRYABLE_STATUS = {429} | set(range(500, 600))
+
+
+class Log(Protocol):
+    def info(self, msg: str) -> Any: ...
+
+    def warning(self, msg: str) -> Any: ...
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of "timestamp.body">`, the `X-Studio-Signature` header."""
+    message = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _redacted(url: str) -> str:
+    """The URL without query, fragment or credentials (tokens often live there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class WebhookResource(dg.ConfigurableResource):
+    """POSTs signed JSON events to `STUDIO_WEBHOOK_URL`; a no-op without a URL."""
+
+    url: str = ""
+    secret: str = ""
+    attempts: int = 5
+    base_delay_s: float = 0.5
+    timeout_s: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    def deliver(self, payload: dict[str, Any], log: Log) -> bool:
+        """POST `payload`, retrying connection errors, 5xx and 429 with exponential backoff.
+
+        Returns whether the receiver accepted it; never raises. Total time is bounded by
+        attempts × timeout + the backoff (0.5 + 1 + 2 + 4 s by default).
+        """
+        if not self.url:
+            return False
+        try:
+            return self._deliver(payload, log)
+        except Exception as exc:  # a webhook must never fail a run or a sensor
+            log.warning(f"webhook to {_redacted(self.url)} gave up: {type(exc).__name__}")
+            return False
+
+    def deliver_in_background(self, payload: dict[str, Any], log: Log) -> threading.Thread | None:
+        """Deliver on a separate thread and return at once (the row is already updated).
+
+        Not a daemon thread: a run worker exits right after its run succeeds, and a daemon
+        would die with it mid-retry. The process waits at most the bounded delivery time.
+        """
+        if not self.url:
+            return None
+        thread = threading.Thread(
+            target=self.deliver,
+            args=(payload, log),
+            name=f"studio-webhook-{payload.get('id', '')}",
+            daemon=False,
+        )
+        thread.start()
+        return thread
+
+    def _deliver(self, payload: dict[str, Any], log: Log) -> bool:
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        target = _redacted(self.url)
+        event = payload.get("event", "")
+        with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+            for attempt in range(1, self.attempts + 1):
+                timestamp = str(int(time.time()))
+                headers = {
+                    "Content-Type": "application/json",
+                    "User-Agent": "studio-webhooks",
+                    "X-Studio-Event": str(event),
+                    "X-Studio-Timestamp": timestamp,
+                    "X-Studio-Signature": sign(self.secret, timestamp, body),
+                }
+                try:
+                    response = client.post(self.url, content=body, headers=headers)
+                    outcome, retry = (
+                        str(response.status_code),
+                        (response.status_code in RETRYABLE_STATUS),
+                    )
+                    ok = 200 <= response.status_code < 300
+                except httpx.TransportError as exc:
+                    outcome, retry, ok = type(exc).__name__, True, False
+                log.info(
+                    f"webhook {event} attempt {attempt}/{self.attempts} to {target} → {outcome}"
+                )
+                if ok:
+                    return True
+                if not retry or attempt == self.attempts:
+                    break
+                time.sleep(self.base_delay_s * 2 ** (attempt - 1))
+        log.warning(f"webhook {event} to {target} not delivered after {attempt} attempt(s)")
+        return False

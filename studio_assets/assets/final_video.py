@@ -1,0 +1,183 @@
+"""The final property video: clips and transitions joined, music mixed, checked, stored."""
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from resources.compiler import CompileReport, compile_video
+from resources.database import AppDatabase
+from resources.ffmpeg import probe
+from resources.keys import video_key
+from resources.models import VideoClip, VideoProject
+from resources.repository import rows
+from resources.storage import StorageResource
+from resources.webhooks import WebhookResource
+from studio_assets.assets.video import transition_clips
+from studio_assets.assets.video_support import ProjectTracker, billed_cents, load_project
+from studio_assets.compile_plan import CompilePlan, plan_compile
+from studio_assets.failures import row_fails_with_step
+from studio_assets.notifications import notify
+from studio_assets.partitions import video_projects
+from studio_assets.previews import inline_preview
+from studio_assets.video_plan import COMPILE_PROGRESS
+
+COMPILE_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
+)
+MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
+CHECKS = ("h264_video", "aac_audio", "duration_matches_plan", "thumbnail_present")
+
+
+@dg.asset(
+    partitions_def=video_projects,
+    deps=[transition_clips],
+    retry_policy=COMPILE_RETRY,
+    group_name="video",
+    kinds={"ffmpeg", "video"},
+    check_specs=[dg.AssetCheckSpec(name, asset="final_video") for name in CHECKS],
+)
+def final_video(
+    context: dg.AssetExecutionContext,
+    app_db: AppDatabase,
+    storage: StorageResource,
+    webhooks: WebhookResource,
+) -> dg.MaterializeResult:
+    """The finished H.264/AAC MP4 with music, a thumbnail and its measured duration."""
+    project_id = context.partition_key
+    tracker = ProjectTracker(context, app_db, "video", project_id)
+    with row_fails_with_step(
+        context, app_db, "video", project_id, COMPILE_RETRY.max_retries, webhooks
+    ):
+        project = load_project(app_db, project_id)
+        row = project.row
+        with app_db.session() as session:
+            rows.set_status(session, VideoProject, project_id, "compiling")
+        tracker.report("compiling", COMPILE_PROGRESS[0], "Compiling final video…")
+        with tempfile.TemporaryDirectory(prefix="studio-compile-") as tmp:
+            workdir = Path(tmp)
+            plan = _plan(storage, app_db, row, project.clips, workdir)
+            tracker.report("compiling", 85, f"Joining {len(plan.segments)} segments…")
+            report = compile_video(plan, workdir / "out")
+            tracker.report("compiling", COMPILE_PROGRESS[1], "Uploading the video…")
+            video_uri = storage.put_file(
+                video_key(row.workspace_id, project_id, "final.mp4"), report.video, "video/mp4"
+            )
+            thumb_uri = storage.put_file(
+                video_key(row.workspace_id, project_id, "thumbnail.jpg"),
+                report.thumbnail,
+                "image/jpeg",
+            )
+            actual = billed_cents(app_db, project_id)
+            _finish(app_db, tracker, project_id, video_uri, thumb_uri, report, actual)
+            notify(app_db, webhooks, "video", project_id, context.log)
+            return dg.MaterializeResult(
+                metadata=_metadata(plan, report, video_uri, actual, row.estimated_cost),
+                check_results=_checks(plan, report),
+            )
+
+
+def _plan(
+    storage: StorageResource,
+    db: AppDatabase,
+    row: VideoProject,
+    clips: list[VideoClip],
+    workdir: Path,
+) -> CompilePlan:
+    """Clip 1, transition 1→2 (if it exists), clip 2, … probed and planned."""
+    inputs = []
+    for clip in clips:
+        if clip.status != "completed" or not clip.clip_url:
+            continue
+        path = storage.fetch(
+            clip.clip_url, workdir / f"{clip.sequence_order:02d}-clip.mp4", MAX_MEDIA_BYTES
+        )
+        inputs.append((path, probe(path)))
+        if clip.transition_status == "completed" and clip.transition_clip_url:
+            path = storage.fetch(
+                clip.transition_clip_url,
+                workdir / f"{clip.sequence_order:02d}-transition.mp4",
+                MAX_MEDIA_BYTES,
+            )
+            inputs.append((path, probe(path)))
+    music = None
+    if row.music_track_id:
+        with db.session() as session:
+            track = rows.get_music(session, row.music_track_id)
+        music = storage.fetch(track.audio_url, workdir / "music", MAX_MEDIA_BYTES)
+    return plan_compile(
+        inputs, aspect_ratio=row.aspect_ratio, music=music, music_volume=row.music_volume
+    )
+
+
+def _finish(
+    db: AppDatabase,
+    tracker: ProjectTracker,
+    project_id: str,
+    video_uri: str,
+    thumb_uri: str,
+    report: CompileReport,
+    actual: int,
+) -> None:
+    with db.session() as session:
+        rows.set_status(
+            session,
+            VideoProject,
+            project_id,
+            "completed",
+            from_states=("compiling",),
+            final_video_url=video_uri,
+            thumbnail_url=thumb_uri,
+            duration_seconds=round(report.duration_s, 2),
+            actual_cost=actual,
+            error_message=None,
+        )
+    tracker.report("completed", 100, "Video ready!", cost_cents=actual)
+
+
+def _checks(plan: CompilePlan, report: CompileReport) -> list[dg.AssetCheckResult]:
+    info = probe(report.video)
+    drift = abs(report.duration_s - plan.expected_duration_s)
+    return [
+        dg.AssetCheckResult(
+            check_name="h264_video",
+            passed=info.video_codec == "h264",
+            metadata={"codec": str(info.video_codec), "frame": f"{info.width}x{info.height}"},
+        ),
+        dg.AssetCheckResult(
+            check_name="aac_audio",
+            passed=info.audio_codec == "aac",
+            metadata={"codec": str(info.audio_codec)},
+        ),
+        dg.AssetCheckResult(
+            check_name="duration_matches_plan",
+            passed=drift <= 0.5,
+            metadata={
+                "duration_s": round(report.duration_s, 3),
+                "planned_s": round(plan.expected_duration_s, 3),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name="thumbnail_present",
+            passed=report.thumbnail.is_file() and report.thumbnail.stat().st_size > 0,
+        ),
+    ]
+
+
+def _metadata(
+    plan: CompilePlan, report: CompileReport, uri: str, actual: int, estimated: int
+) -> dict[str, Any]:
+    return {
+        "video_uri": dg.MetadataValue.url(uri),
+        "duration_s": dg.MetadataValue.float(round(report.duration_s, 3)),
+        "size_bytes": dg.MetadataValue.int(report.size_bytes),
+        "segments": dg.MetadataValue.int(len(plan.segments)),
+        "copied_segments": dg.MetadataValue.int(report.copied_segments),
+        "normalised_segments": dg.MetadataValue.int(report.normalised_segments),
+        "compile_s": dg.MetadataValue.float(round(report.seconds, 2)),
+        "frame": f"{plan.width}x{plan.height}@{plan.fps}",
+        "cost_cents": dg.MetadataValue.int(actual),
+        "estimated_cost_cents": dg.MetadataValue.int(estimated),
+        "thumbnail": inline_preview(report.thumbnail, 320),
+    }

@@ -1,0 +1,229 @@
+"""The `studio` command line (DESIGN.md §3.4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from resources.errors import StudioError
+from studio_assets import control
+from studio_assets.cli.output import TERMINAL, emit, err_console, fail, poller, progress_bar
+from studio_assets.cli.wiring import Wiring
+from studio_assets.demo import demo_spec
+
+app = typer.Typer(
+    help="studio: AI media for real-estate listings, on Dagster.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+image_app = typer.Typer(help="Enhance or inpaint photos.", no_args_is_help=True)
+db_app = typer.Typer(help="The app database.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+app.add_typer(db_app, name="db")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
+
+
+def run_and_report(
+    wiring: Wiring, row_id: str, as_json: bool, run_config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run the row's job in-process with a progress bar; return its final status JSON."""
+    with progress_bar(sys.stderr.isatty()) as progress:
+        poll = poller(progress, lambda: wiring.status(row_id))
+        wiring.run(row_id, run_config=run_config, on_poll=poll)
+        poll()
+    return wiring.status(row_id)
+
+
+@image_app.command("enhance")
+def image_enhance(
+    path: Annotated[str, typer.Argument(help="Photo path or URL (file://, s3://, https://)")],
+    room: Annotated[str, typer.Option("--room", help="Room type, e.g. kitchen")] = "other",
+    style: Annotated[str, typer.Option("--style", help="natural, scandinavian, modern, …")] = (
+        "natural"
+    ),
+    prompt: Annotated[str | None, typer.Option("--prompt", help="A full prompt instead")] = None,
+    workspace: Annotated[str, typer.Option("--workspace")] = "ws_default",
+    wait: Annotated[bool, typer.Option("--wait", help="Run it now, in this process")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Submit an enhancement (and with --wait, run it)."""
+    with Wiring.guard() as wiring:
+        image_id = wiring.submit_enhance(
+            dict(image=path, room_type=room, style=style, prompt=prompt, workspace_id=workspace)
+        )
+        status = run_and_report(wiring, image_id, as_json) if wait else wiring.status(image_id)
+        emit(status, as_json)
+        if wait and status["status"] != "completed":
+            raise typer.Exit(1)
+
+
+@image_app.command("inpaint")
+def image_inpaint(
+    path: Annotated[str, typer.Argument(help="Photo path or URL, or an earlier image id")],
+    mask: Annotated[str, typer.Option("--mask", help="Mask image: white = area to change")],
+    mode: Annotated[str, typer.Option("--mode", help="remove | add")],
+    prompt: Annotated[str | None, typer.Option("--prompt", help="What to add")] = None,
+    workspace: Annotated[str, typer.Option("--workspace")] = "ws_default",
+    wait: Annotated[bool, typer.Option("--wait", help="Run it now, in this process")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Submit an inpainting edit, a new version of the photo (and with --wait, run it)."""
+    with Wiring.guard() as wiring:
+        image_id = wiring.submit_inpaint(
+            dict(image=path, mask=mask, mode=mode, prompt=prompt, workspace_id=workspace)
+        )
+        status = run_and_report(wiring, image_id, as_json) if wait else wiring.status(image_id)
+        emit(status, as_json)
+        if wait and status["status"] != "completed":
+            raise typer.Exit(1)
+
+
+@app.command("submit")
+def submit(
+    spec_path: Annotated[Path, typer.Argument(help="Project spec JSON")],
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Leave it draft (launch it over GraphQL or from Dagit)")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Validate a video project spec, write its rows and queue it for the sensor."""
+    with Wiring.guard() as wiring:
+        try:
+            data = json.loads(spec_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            fail(f"cannot read {spec_path}: {exc}")
+        project_id = wiring.submit_project(data, draft=draft)
+        emit(wiring.status(project_id), as_json)
+
+
+@app.command("demo")
+def demo(as_json: JsonFlag = False) -> None:
+    """Generate sample rooms and music, then make a 4-room property video on this machine."""
+    with Wiring.guard() as wiring:
+        started = time.monotonic()
+        spec = demo_spec(wiring.settings.home / "demo")
+        project_id = wiring.submit_project(spec)
+        status = run_and_report(wiring, project_id, as_json)
+        status["elapsed_seconds"] = round(time.monotonic() - started, 1)
+        if not as_json and status["output"]:
+            output = status["output"]
+            err_console.print(
+                f"[bold green]video:[/] {output['video_url']}\n"
+                f"duration {output['duration_seconds']} s · cost "
+                f"{status['cost']['actual_cents']} ¢ · "
+                f"{status['elapsed_seconds']} s",
+                highlight=False,
+            )
+        emit(status, as_json)
+        if status["status"] != "completed":
+            raise typer.Exit(1)
+
+
+@app.command("run")
+def run(
+    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    force: Annotated[bool, typer.Option("--force", help="Buy finished work again")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Materialize the row's partition in this process (no daemon needed)."""
+    with Wiring.guard() as wiring:
+        config = wiring.force_config(row_id) if force else None
+        status = run_and_report(wiring, row_id, as_json, run_config=config)
+        emit(status, as_json)
+        if status["status"] != "completed":
+            raise typer.Exit(1)
+
+
+@app.command("status")
+def status(
+    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    watch: Annotated[bool, typer.Option("--watch", help="Follow until it ends")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print the status JSON; --watch draws a live progress bar until a terminal status."""
+    with Wiring.guard() as wiring:
+        current = wiring.status(row_id)
+        if watch:
+            with progress_bar(True) as progress:
+                poll = poller(progress, lambda: wiring.status(row_id))
+                while current["status"] not in TERMINAL:
+                    poll()
+                    time.sleep(1.0)
+                    current = wiring.status(row_id)
+                poll()
+        emit(current, as_json)
+
+
+@app.command("launch")
+def launch(
+    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    url: Annotated[str, typer.Option("--url", help="Dagster webserver")] = (
+        "http://127.0.0.1:3000"
+    ),
+    as_json: JsonFlag = False,
+) -> None:
+    """Launch the row's job over Dagster's GraphQL API (add partition + launchRun)."""
+    with Wiring.guard() as wiring:
+        run_id = wiring.launch(row_id, url)
+        if as_json:
+            emit({"id": row_id, "run_id": run_id}, True)
+        else:
+            typer.echo(run_id)
+
+
+@app.command("cancel")
+def cancel(
+    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop the run, cancel in-flight provider requests and mark it canceled."""
+    with Wiring.guard() as wiring:
+        canceled = control.cancel(wiring.db, wiring.provider, wiring.instance, row_id)
+        err_console.print(f"canceled {row_id} ({len(canceled)} provider requests stopped)")
+        emit(wiring.status(row_id), as_json)
+
+
+@app.command("retry")
+def retry(
+    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    wait: Annotated[bool, typer.Option("--wait", help="Run it now, in this process")] = (False),
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue a failed or canceled one again; finished clips are reused, not bought again."""
+    with Wiring.guard() as wiring:
+        control.retry(wiring.db, row_id)
+        status = run_and_report(wiring, row_id, as_json) if wait else wiring.status(row_id)
+        emit(status, as_json)
+        if wait and status["status"] != "completed":
+            raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the app-database migrations (Alembic)."""
+    with Wiring.guard(migrate=False) as wiring:
+        wiring.db.upgrade()
+        err_console.print("app database is up to date")
+
+
+@app.command("serve")
+def serve(port: Annotated[int, typer.Option("--port")] = 3000) -> None:
+    """Dagit + the daemon on this project (`dagster dev -w workspace.yaml`)."""
+    with Wiring.guard() as wiring:
+        root = wiring.project_root
+    os.chdir(root)
+    os.execvp("dagster", ["dagster", "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)])
+
+
+def main() -> None:
+    try:
+        app()
+    except StudioError as exc:  # pragma: no cover - guard() reports these
+        fail(str(exc))

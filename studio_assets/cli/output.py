@@ -1,0 +1,59 @@
+"""CLI output: one JSON object on the last stdout line (`--json`), errors on stderr, progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+err_console = Console(stderr=True)
+console = Console()
+
+TERMINAL = ("completed", "failed", "canceled")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def emit(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+        return
+    console.print_json(json.dumps(data, default=str))
+
+
+def progress_bar(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.fields[status]:<10}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def poller(progress: Progress, read: Callable[[], dict[str, Any]]) -> Callable[[], None]:
+    """A callback that refreshes one progress bar from a status JSON."""
+    task = progress.add_task("starting…", total=100, status="queued")
+
+    def poll() -> None:
+        status = read()
+        percent = status["progress"]
+        if isinstance(percent, dict):
+            percent = percent["percentage"]
+        label = status.get("label") or status.get("error") or ""
+        progress.update(
+            task, completed=percent or 0, description=label[:60], status=status["status"]
+        )
+
+    return poll

@@ -1,0 +1,130 @@
+"""What CLI commands share: settings, resources, the Dagster instance, error reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import typer
+
+from resources.database import AppDatabase
+from resources.errors import StudioError
+from resources.provider.base import ProviderResource
+from resources.repository import rows
+from resources.storage import StorageResource
+from studio_assets import launching, submission
+from studio_assets import status as status_json
+from studio_assets.cli.output import fail
+from studio_assets.instance import PROJECT_ROOT, local_instance
+from studio_assets.partitions import PARTITIONS_BY_KIND
+from studio_assets.project_spec import ProjectSpec
+from studio_assets.running import job_and_partition, run_in_process
+from studio_assets.settings import Settings, load_settings
+from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
+
+
+@dataclass
+class Wiring:
+    settings: Settings = field(default_factory=load_settings)
+    project_root: Path = PROJECT_ROOT
+
+    @classmethod
+    @contextmanager
+    def guard(cls, migrate: bool = True) -> Iterator[Wiring]:
+        """Build the wiring; report any StudioError on stderr with a non-zero exit."""
+        try:
+            wiring = cls()
+            if migrate:
+                wiring.db.upgrade()
+            yield wiring
+        except typer.Exit:
+            raise
+        except StudioError as exc:
+            fail(str(exc))
+        except dg.DagsterError as exc:
+            fail(f"Dagster: {exc}")
+
+    @cached_property
+    def defs(self) -> dg.Definitions:
+        from studio_assets.definitions import build_defs
+
+        return build_defs(self.settings)
+
+    @cached_property
+    def db(self) -> AppDatabase:
+        return AppDatabase(url=self.settings.database_url)
+
+    @cached_property
+    def storage(self) -> StorageResource:
+        from studio_assets.definitions import build_resources
+
+        storage = build_resources(self.settings)["storage"]
+        assert isinstance(storage, StorageResource)
+        return storage
+
+    @cached_property
+    def provider(self) -> ProviderResource:
+        from studio_assets.definitions import build_provider
+
+        # Resolves dg.EnvVar fields (FAL_KEY) as Dagster would inside a run.
+        return build_provider(self.settings).process_config_and_initialize()
+
+    @cached_property
+    def instance(self) -> dg.DagsterInstance:
+        return local_instance(self.settings)
+
+    def status(self, row_id: str) -> dict[str, Any]:
+        return status_json.status_of(self.db, self.storage, row_id)
+
+    def submit_enhance(self, data: dict[str, Any]) -> str:
+        spec = parse_spec(EnhanceSpec, data)
+        return submission.submit_enhance(self.db, self.storage, spec)
+
+    def submit_inpaint(self, data: dict[str, Any]) -> str:
+        spec = parse_spec(InpaintSpec, data)
+        return submission.submit_inpaint(self.db, self.storage, spec)
+
+    def submit_project(self, data: dict[str, Any], draft: bool = False) -> str:
+        spec = parse_spec(ProjectSpec, data)
+        return submission.submit_project(self.db, self.storage, spec, draft=draft)
+
+    def launch(self, row_id: str, url: str) -> str:
+        """GraphQL launch; the row must be launchable and records the run id."""
+        job_name, kind = job_and_partition(self.db, row_id)
+        with self.db.session() as session:
+            model = rows.model_for("video" if kind == "video" else "image")
+            row = rows.get(session, model, row_id)
+            if row.status not in rows.LAUNCHABLE:
+                raise StudioError(
+                    f"{row_id} is {row.status}; only {', '.join(rows.LAUNCHABLE)} can be launched"
+                )
+            submission = row.submission
+        run_id = launching.launch(
+            url,
+            job_name,
+            str(PARTITIONS_BY_KIND[kind].name),
+            row_id,
+            {"studio/submission": str(submission)},
+        )
+        with self.db.session() as session:
+            rows.set_status(session, model, row_id, row.status, run_id=run_id)
+        return run_id
+
+    def force_config(self, row_id: str) -> dict[str, Any]:
+        job_name, kind = job_and_partition(self.db, row_id)
+        asset = {"enhance": "enhanced_image", "inpaint": "inpainted_image"}.get(kind)
+        assets = [asset] if asset else ["video_clips", "transition_clips"]
+        return {"ops": {name: {"config": {"force": True}} for name in assets}}
+
+    def run(
+        self,
+        row_id: str,
+        run_config: dict[str, Any] | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ) -> dg.ExecuteInProcessResult:
+        return run_in_process(self.defs, self.instance, self.db, row_id, run_config, on_poll)

@@ -1,0 +1,151 @@
+"""How to compile the final property video, decided from what the probe says of each input.
+
+Pure: no subprocess, no disk. `resources.compiler` executes the plan with FFmpeg.
+
+The output is one H.264 (yuv420p, 30 fps, the project's frame) + AAC (48 kHz stereo) MP4.
+Inputs whose video already matches are joined by stream copy; the others are letterboxed and
+re-encoded first. Audio is always rebuilt in one pass (each segment's own sound, or silence of
+its length, then the music under it) and encoded once, so the video decision never depends
+on the audio and matching clips lose nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from resources.errors import InputRejected
+from resources.ffmpeg import MediaInfo
+from studio_assets.framing import FRAMES
+
+__all__ = ["FRAMES", "FPS", "CompilePlan", "Segment", "plan_compile"]
+
+FPS = 30
+AUDIO_RATE = 48_000
+AUDIO_CHANNELS = 2
+MUSIC_FADE_S = 2.0
+_FPS_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One input in timeline order and what it needs before it can be joined.
+
+    `duration_s` is the probed container duration: the segment occupies exactly that much of
+    the output timeline, its audio (or silence) is cut or padded to it.
+    """
+
+    path: Path
+    info: MediaInfo
+    needs_video_normalise: bool
+    needs_silent_audio: bool
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return self.info.duration_s
+
+    @property
+    def copies_video(self) -> bool:
+        return not self.needs_video_normalise
+
+
+@dataclass(frozen=True)
+class CompilePlan:
+    """The whole compile: output frame, the segments in order, the music and its level.
+
+    `music_volume` is 0–100 and linear: the music's gain is volume / 100, so 100 is the file's
+    own level and 50 (the default) is 0.5 ≈ -6 dB, as the old product's `volume=0.5`.
+    """
+
+    width: int
+    height: int
+    fps: int
+    segments: tuple[Segment, ...]
+    music: Path | None
+    music_volume: int
+    expected_duration_s: float
+    aspect_ratio: str = "16:9"
+
+    @property
+    def music_gain(self) -> float:
+        return self.music_volume / 100
+
+    @property
+    def mixes_music(self) -> bool:
+        """Music at volume 0 is left out rather than mixed in silent."""
+        return self.music is not None and self.music_volume > 0
+
+    @property
+    def music_fade_start_s(self) -> float:
+        return max(0.0, self.expected_duration_s - MUSIC_FADE_S)
+
+    @property
+    def copied_segments(self) -> int:
+        return sum(1 for s in self.segments if s.copies_video)
+
+    @property
+    def normalised_segments(self) -> int:
+        return sum(1 for s in self.segments if s.needs_video_normalise)
+
+
+def plan_compile(
+    inputs: list[tuple[Path, MediaInfo]],
+    *,
+    aspect_ratio: str,
+    music: Path | None,
+    music_volume: int,
+) -> CompilePlan:
+    """Plan the compile of `inputs` (clips and transitions, in timeline order).
+
+    Raises `InputRejected` for no inputs, an unknown aspect ratio, a volume outside 0–100, or
+    an input without video or without duration (the message names the file).
+    """
+    if not inputs:
+        raise InputRejected("nothing to compile: no clips")
+    if aspect_ratio not in FRAMES:
+        known = ", ".join(FRAMES)
+        raise InputRejected(f"unknown aspect ratio {aspect_ratio!r} (expected one of {known})")
+    if not 0 <= music_volume <= 100:
+        raise InputRejected(f"music volume {music_volume} is outside 0–100")
+    width, height = FRAMES[aspect_ratio]
+    segments = tuple(_segment(path, info, width, height) for path, info in inputs)
+    return CompilePlan(
+        width=width,
+        height=height,
+        fps=FPS,
+        segments=segments,
+        music=music,
+        music_volume=music_volume,
+        expected_duration_s=round(sum(s.duration_s for s in segments), 3),
+        aspect_ratio=aspect_ratio,
+    )
+
+
+def _segment(path: Path, info: MediaInfo, width: int, height: int) -> Segment:
+    if info.video_codec is None or info.width <= 0 or info.height <= 0:
+        raise InputRejected(f"{path.name} has no video stream")
+    if info.duration_s <= 0:
+        raise InputRejected(f"{path.name} has zero duration")
+    reasons = video_mismatches(info, width, height)
+    return Segment(
+        path=path,
+        info=info,
+        needs_video_normalise=bool(reasons),
+        needs_silent_audio=not info.has_audio,
+        reasons=reasons,
+    )
+
+
+def video_mismatches(info: MediaInfo, width: int, height: int) -> tuple[str, ...]:
+    """Why this video cannot be stream-copied into the output (empty: it can)."""
+    reasons = []
+    if info.video_codec != "h264":
+        reasons.append(f"codec {info.video_codec}")
+    if (info.width, info.height) != (width, height):
+        reasons.append(f"size {info.width}x{info.height}")
+    if abs(info.fps - FPS) > _FPS_TOLERANCE:
+        reasons.append(f"{info.fps:g} fps")
+    if info.pix_fmt != "yuv420p":
+        reasons.append(f"pixel format {info.pix_fmt}")
+    return tuple(reasons)

@@ -1,0 +1,80 @@
+"""Cancel and retry: what an operator does to a project (or image) that is running or failed."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from resources.database import AppDatabase
+from resources.errors import StudioError
+from resources.provider.base import ProviderResource
+from resources.repository import ledger, rows
+
+LIVE_SLOT_STATES = ("submitting", "submitted")
+
+
+def cancel(
+    db: AppDatabase, provider: ProviderResource, instance: dg.DagsterInstance, row_id: str
+) -> list[str]:
+    """Stop the row's run, cancel its in-flight provider requests, mark it `canceled`.
+
+    Returns the canceled request ids. Finished clips stay finished, so a retry reuses them.
+    """
+    with db.session() as session:
+        kind = rows.find_kind(session, row_id)
+        row = rows.get(session, rows.model_for(kind), row_id)
+        if row.status in rows.TERMINAL:
+            raise StudioError(
+                f"{row_id} is {row.status}; only a queued or running one can be canceled"
+            )
+        run_id = row.run_id
+    if run_id:
+        _stop_run(instance, run_id)
+    canceled = _cancel_requests(db, provider, kind, row_id)
+    with db.session() as session:
+        rows.cancel(session, rows.model_for(kind), row_id)
+    return canceled
+
+
+def retry(db: AppDatabase, row_id: str) -> int:
+    """Queue a failed or canceled row again (a new submission); finished work is reused."""
+    with db.session() as session:
+        kind = rows.find_kind(session, row_id)
+        row = rows.get(session, rows.model_for(kind), row_id)
+        if row.status not in ("failed", "canceled"):
+            raise StudioError(
+                f"{row_id} is {row.status}; only failed or canceled ones can be retried"
+            )
+        return rows.queue(session, rows.model_for(kind), row_id)
+
+
+def _stop_run(instance: dg.DagsterInstance, run_id: str) -> None:
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.is_finished:
+        return
+    if run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED):
+        instance.report_run_canceled(run, message="canceled by `studio cancel`")
+        return
+    # A launched run is terminated by its launcher; one executing in another process (studio
+    # run) notices the row is `canceled` at its next progress report and stops there.
+    if not instance.run_launcher.terminate(run_id):
+        instance.report_run_canceling(run, message="canceled by `studio cancel`")
+
+
+def _cancel_requests(
+    db: AppDatabase, provider: ProviderResource, kind: str, row_id: str
+) -> list[str]:
+    targets: list[tuple[ledger.Slot, str]] = [(ledger.IMAGE, row_id)]
+    if kind == "video":
+        with db.session() as session:
+            clip_ids = [c.id for c in rows.clips(session, row_id)]
+        targets = [(slot, cid) for cid in clip_ids for slot in (ledger.CLIP, ledger.TRANSITION)]
+    canceled = []
+    for slot, slot_row in targets:
+        with db.session() as session:
+            state = ledger.read(session, slot, slot_row)
+        if state.status in LIVE_SLOT_STATES and state.request_id:
+            provider.cancel(state.request_id)
+            canceled.append(state.request_id)
+            with db.session() as session:
+                ledger.failed(session, slot, slot_row, "canceled by `studio cancel`")
+    return canceled

@@ -1,0 +1,65 @@
+"""The `Definitions` Dagster loads (`studio_assets.definitions:defs`, see workspace.yaml)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from resources.database import AppDatabase
+from resources.provider.base import ProviderResource
+from resources.provider.local import LocalProvider
+from resources.storage import storage_from_url
+from resources.webhooks import WebhookResource
+from sensors.run_status import run_canceled_sensor, run_failed_sensor
+from sensors.submissions import image_submission_sensor, video_submission_sensor
+from studio_assets.assets.final_video import final_video
+from studio_assets.assets.images import enhanced_image, inpainted_image
+from studio_assets.assets.video import transition_clips, video_clips
+from studio_assets.jobs import image_job, inpaint_job, video_job
+from studio_assets.settings import Settings, load_settings
+
+
+def build_provider(settings: Settings) -> ProviderResource:
+    if settings.provider == "fal":
+        from resources.provider.fal import FalProvider
+
+        return FalProvider(
+            fal_key=dg.EnvVar("FAL_KEY"), fetch_allow_hosts=settings.fetch_allow_hosts
+        )
+    return LocalProvider()
+
+
+def build_webhooks(settings: Settings) -> WebhookResource:
+    # EnvVar of an unset variable fails when the resource initialises, so only when it is set.
+    secret = dg.EnvVar("STUDIO_WEBHOOK_SECRET") if settings.webhook_secret_set else ""
+    return WebhookResource(url=settings.webhook_url or "", secret=secret)
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    """The resources every asset and sensor uses, from the environment."""
+    return {
+        "app_db": AppDatabase(url=settings.database_url),
+        "storage": storage_from_url(
+            settings.storage_url,
+            endpoint_url=settings.s3_endpoint_url,
+            fetch_allow_hosts=settings.fetch_allow_hosts,
+        ),
+        "provider": build_provider(settings),
+        "webhooks": build_webhooks(settings),
+    }
+
+
+def build_defs(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[enhanced_image, inpainted_image, video_clips, transition_clips, final_video],
+        jobs=[image_job, inpaint_job, video_job],
+        sensors=[
+            image_submission_sensor,
+            video_submission_sensor,
+            run_failed_sensor,
+            run_canceled_sensor,
+        ],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_defs(load_settings())

@@ -1,0 +1,83 @@
+"""Bounded fan-out inside one asset: each item retried on its own, failures collected."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from resources.errors import InputRejected, NotFound, ProviderError
+from studio_assets.failures import user_message
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ItemRetry:
+    """Exponential backoff with full jitter, like Dagster's RetryPolicy, per item."""
+
+    attempts: int = 2
+    base_delay_s: float = 2.0
+    max_delay_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class ItemResult(Generic[T, R]):
+    item: T
+    value: R | None
+    error: str | None
+    attempts: int
+
+
+def retryable(exc: BaseException) -> bool:
+    if isinstance(exc, InputRejected | NotFound):
+        return False
+    return not isinstance(exc, ProviderError) or exc.retryable
+
+
+def run_with_retry(
+    work: Callable[[T], R],
+    item: T,
+    retry: ItemRetry,
+    on_retry: Callable[[T, int, str], None] | None = None,
+) -> ItemResult[T, R]:
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            return ItemResult(item, work(item), None, attempt)
+        except Exception as exc:
+            if attempt == retry.attempts or not retryable(exc):
+                return ItemResult(item, None, user_message(exc), attempt)
+            if on_retry:
+                on_retry(item, attempt, user_message(exc))
+            time.sleep(retry.delay(attempt))
+    raise AssertionError("unreachable")
+
+
+def fan_out(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    max_workers: int,
+    retry: ItemRetry,
+    on_done: Callable[[ItemResult[T, R]], None],
+    on_retry: Callable[[T, int, str], None] | None = None,
+) -> list[ItemResult[T, R]]:
+    """Run `work` over `items`, at most `max_workers` at a time; `on_done` as each finishes."""
+    results: dict[int, ItemResult[T, R]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="gen") as pool:
+        futures = {
+            pool.submit(run_with_retry, work, item, retry, on_retry): index
+            for index, item in enumerate(items)
+        }
+        for future in as_completed(futures):
+            result = future.result()
+            on_done(result)
+            results[futures[future]] = result
+    return [results[i] for i in range(len(items))]

@@ -1,0 +1,82 @@
+"""Webhook events for rows that reach a terminal status, sent once per transition."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from resources.database import AppDatabase
+from resources.models import ImageGeneration, VideoProject
+from resources.repository import rows
+from resources.webhooks import Log, WebhookResource
+
+EVENT_PREFIX = {"video": "video", "image": "image"}
+
+
+def _iso(moment: datetime | None) -> str:
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def payload_for(row: VideoProject | ImageGeneration, kind: str) -> dict[str, Any]:
+    """The event body: `video.completed`, `image.failed`, …; URLs are storage URIs, cost cents."""
+    payload: dict[str, Any] = {
+        "event": f"{EVENT_PREFIX[kind]}.{row.status}",
+        "id": row.id,
+        "status": row.status,
+        "error": row.error_message,
+        "occurred_at": _iso(row.updated_at),
+    }
+    if isinstance(row, VideoProject):
+        payload |= {
+            "final_video_url": row.final_video_url,
+            "thumbnail_url": row.thumbnail_url,
+            "duration_seconds": row.duration_seconds,
+            "cost": row.actual_cost,
+        }
+    else:
+        payload |= {
+            "result_image_url": row.result_image_url,
+            "duration_seconds": None,
+            "cost": row.cost_cents,
+        }
+    return payload
+
+
+def notify(
+    db: AppDatabase,
+    webhooks: WebhookResource,
+    kind: str,
+    row_id: str,
+    log: Log,
+    background: bool = True,
+) -> bool:
+    """Claim the row's current terminal transition and send its event; never raises.
+
+    Returns whether this caller won the claim (and so sent, or queued, the POST).
+    """
+    if not webhooks.enabled:
+        return False
+    try:
+        model = rows.model_for(kind)
+        with db.session() as session:
+            row = rows.get(session, model, row_id)
+            if row.status not in rows.TERMINAL:
+                return False
+            if not rows.claim_notification(session, model, row_id, row.status, row.submission):
+                return False
+            session.refresh(row)
+            payload = payload_for(row, kind)
+    except Exception as exc:  # a webhook must never fail the run or the sensor
+        log.warning(f"webhook for {kind} {row_id} not sent: {type(exc).__name__}: {exc}")
+        return False
+    if background:
+        log.info(f"webhook {payload['event']} for {row_id} queued")
+        webhooks.deliver_in_background(payload, dg.get_dagster_logger("studio.webhooks"))
+    else:
+        webhooks.deliver(payload, log)
+    return True

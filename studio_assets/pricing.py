@@ -1,0 +1,34 @@
+"""Prices per provider model, in cents: one table for estimates and for billed costs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+KLING_I2V = "fal-ai/kling-video/v2.6/pro/image-to-video"
+NANO_BANANA_EDIT = "fal-ai/nano-banana-pro/edit"
+QWEN_INPAINT = "fal-ai/qwen-image-edit/inpaint"
+
+
+@dataclass(frozen=True)
+class Price:
+    per_image_cents: float = 0.0
+    per_second_cents: float = 0.0
+    per_second_with_audio_cents: float = 0.0
+
+
+# fal's published prices (Aug 2026): Kling 2.6 Pro $0.07/s, $0.14/s with native audio.
+PRICES: dict[str, Price] = {
+    KLING_I2V: Price(per_second_cents=7.0, per_second_with_audio_cents=14.0),
+    NANO_BANANA_EDIT: Price(per_image_cents=15.0),
+    QWEN_INPAINT: Price(per_image_cents=3.0),
+}
+
+
+def price_cents(model: str, *, seconds: float = 0.0, audio: bool = False) -> int:
+    """Cents billed for one generation by `model` (0 for models not on the table, e.g. local)."""
+    price = PRICES.get(model)
+    if price is None:
+        return 0
+    rate = price.per_second_with_audio_cents if audio else price.per_second_cents
+    return math.ceil(price.per_image_cents + rate * seconds)

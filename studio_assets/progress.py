@@ -1,0 +1,56 @@
+"""Progress stages and where they are shown: the app DB row, the run's tags, one log line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from resources.database import AppDatabase
+from resources.repository import rows
+
+# The old product's image stages.
+IMAGE_STAGES = {
+    "fetching": (10, "Loading image…"),
+    "uploading": (25, "Preparing for AI…"),
+    "processing": (50, "Enhancing image…"),
+    "saving": (80, "Saving result…"),
+    "completed": (100, "Complete"),
+}
+
+
+@dataclass
+class Tracker:
+    """Reports one row's progress from inside a run."""
+
+    context: dg.AssetExecutionContext
+    db: AppDatabase
+    kind: str  # "video" or "image"
+    row_id: str
+
+    def report(
+        self,
+        step: str,
+        percent: int,
+        label: str,
+        cost_cents: int | None = None,
+        **row_values: object,
+    ) -> None:
+        model = rows.model_for(self.kind)
+        with self.db.session() as session:
+            if rows.get(session, model, self.row_id).status == "canceled":
+                raise dg.Failure(description="canceled by an operator", allow_retries=False)
+            rows.progress(session, model, self.row_id, step, percent, label, **row_values)
+        tags = {"studio/step": step, "studio/progress": str(percent)}
+        if cost_cents is not None:
+            tags["studio/cost_cents"] = str(cost_cents)
+        self.context.instance.add_run_tags(self.context.run.run_id, tags)
+        self.context.log.info(
+            f"progress id={self.row_id} step={step} progress={percent} label={label!r}"
+            + (f" cost_cents={cost_cents}" if cost_cents is not None else "")
+        )
+
+    def stage(self, step: str) -> None:
+        """Report one of the image stages by name."""
+        percent, label = IMAGE_STAGES[step]
+        self.report(step, percent, label)

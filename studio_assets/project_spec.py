@@ -1,0 +1,108 @@
+"""The video project spec (DESIGN.md §3.4), its limits, and the walk-through ordering."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from studio_assets.rooms import ROOM_TYPES, room_label
+
+MAX_CLIPS = 20
+WORKSPACE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+# A viewer's walk through a home: arrive, enter, live, cook, sleep, wash, then step outside.
+WALK_ORDER = (
+    "exterior",
+    "landscape",
+    "hallway",
+    "living-room",
+    "tv-room",
+    "dining-room",
+    "kitchen",
+    "pantry",
+    "conservatory",
+    "library",
+    "office",
+    "hobby-room",
+    "bedroom",
+    "childrens-room",
+    "walk-in-closet",
+    "bathroom",
+    "toilet",
+    "sauna",
+    "gym",
+    "laundry-room",
+    "utility-room",
+    "storage-room",
+    "garage",
+    "other",
+    "pool-area",
+    "terrace",
+    "garden",
+)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class MusicSpec(_Spec):
+    audio_url: str | None = None
+    track_id: str | None = None
+    volume: int = Field(default=50, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MusicSpec:
+        if not self.audio_url and not self.track_id:
+            raise ValueError("music needs an audio_url or a track_id")
+        return self
+
+
+class ClipSpec(_Spec):
+    image: str = Field(min_length=1)
+    end_image: str | None = None
+    room_type: Literal[ROOM_TYPES]  # type: ignore[valid-type]
+    room_label: str | None = Field(default=None, max_length=80)
+    motion_prompt: str | None = Field(default=None, max_length=2000)
+    transition: Literal["cut", "seamless"] = "cut"
+    duration: Literal[5, 10] = 5
+
+    @field_validator("image", "end_image")
+    @classmethod
+    def _image_like(cls, value: str | None) -> str | None:
+        if value is None or "://" in value and not value.startswith("file://"):
+            return value
+        if not value.lower().endswith(IMAGE_SUFFIXES):
+            raise ValueError(f"{value!r} is not a JPEG, PNG or WebP file")
+        return value
+
+    @property
+    def label(self) -> str:
+        return self.room_label or room_label(self.room_type)
+
+
+class ProjectSpec(_Spec):
+    name: str = Field(min_length=1, max_length=200)
+    workspace_id: str = Field(default="ws_default", pattern=WORKSPACE_ID)
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
+    generate_native_audio: bool = False
+    music: MusicSpec | None = None
+    auto_sequence: bool = False
+    clips: list[ClipSpec]
+
+    @field_validator("clips")
+    @classmethod
+    def _clip_count(cls, clips: list[ClipSpec]) -> list[ClipSpec]:
+        if not clips:
+            raise ValueError("a project needs at least 1 clip (got 0)")
+        if len(clips) > MAX_CLIPS:
+            raise ValueError(f"a project has at most {MAX_CLIPS} clips (got {len(clips)})")
+        return clips
+
+    def ordered_clips(self) -> list[ClipSpec]:
+        """The clips in the order they play: as given, or as a walk-through."""
+        if not self.auto_sequence:
+            return list(self.clips)
+        return sorted(self.clips, key=lambda c: WALK_ORDER.index(c.room_type))

@@ -1,0 +1,64 @@
+"""Running a row's job in this process against the local Dagster instance (no daemon)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from resources.database import AppDatabase
+from resources.models import ImageGeneration
+from resources.repository import rows
+from studio_assets.jobs import JOB_BY_KIND
+from studio_assets.partitions import PARTITIONS_BY_KIND
+
+# The CLI draws its own progress bar; Dagster's event log still records everything (Dagit).
+QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def job_and_partition(db: AppDatabase, row_id: str) -> tuple[str, str]:
+    """(job name, partition kind) for a project or image id."""
+    with db.session() as session:
+        kind = rows.find_kind(session, row_id)
+        if kind == "image":
+            kind = rows.get(session, ImageGeneration, row_id).kind
+    return JOB_BY_KIND[kind], kind
+
+
+def run_in_process(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    db: AppDatabase,
+    row_id: str,
+    run_config: dict[str, Any] | None = None,
+    on_poll: Callable[[], None] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Add the partition, then execute the job for it here; `on_poll` runs while it works."""
+    job_name, kind = job_and_partition(db, row_id)
+    instance.add_dynamic_partitions(str(PARTITIONS_BY_KIND[kind].name), [row_id])
+    job = defs.resolve_job_def(job_name)
+    outcome: dict[str, Any] = {}
+
+    def execute() -> None:
+        try:
+            outcome["result"] = job.execute_in_process(
+                instance=instance,
+                partition_key=row_id,
+                run_config={**QUIET_CONSOLE, **(run_config or {})},
+                raise_on_error=False,
+                tags={"studio/launched_by": "cli"},
+            )
+        except BaseException as exc:  # surfaced in the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=execute, name=f"run-{row_id}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        if on_poll:
+            on_poll()
+        worker.join(timeout=0.5)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

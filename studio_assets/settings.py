@@ -1,0 +1,45 @@
+"""Configuration from the environment (DESIGN.md §3.2), read once where definitions are built."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from resources.errors import StudioError
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    storage_url: str
+    s3_endpoint_url: str | None
+    provider: str
+    fetch_allow_hosts: str
+    dagster_home: Path
+    webhook_url: str | None
+    webhook_secret_set: bool
+    max_concurrent_clips: int
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every STUDIO_* variable with its embedded default."""
+    env = os.environ if env is None else env
+    home = Path(env.get("STUDIO_HOME") or ".studio").resolve()
+    provider = env.get("STUDIO_PROVIDER") or ("fal" if env.get("FAL_KEY") else "local")
+    if provider not in ("local", "fal"):
+        raise StudioError(f"STUDIO_PROVIDER must be 'local' or 'fal', not {provider!r}")
+    return Settings(
+        home=home,
+        database_url=env.get("STUDIO_DATABASE_URL") or f"sqlite:///{home / 'studio.db'}",
+        storage_url=env.get("STUDIO_STORAGE_URL") or (home / "storage").as_uri(),
+        s3_endpoint_url=env.get("STUDIO_S3_ENDPOINT_URL") or None,
+        provider=provider,
+        fetch_allow_hosts=env.get("STUDIO_FETCH_ALLOW_HOSTS", ""),
+        dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster").resolve(),
+        webhook_url=env.get("STUDIO_WEBHOOK_URL") or None,
+        webhook_secret_set=bool(env.get("STUDIO_WEBHOOK_SECRET")),
+        max_concurrent_clips=int(env.get("STUDIO_MAX_CONCURRENT_CLIPS") or 3),
+    )

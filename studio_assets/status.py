@@ -1,0 +1,67 @@
+"""The status JSON the app and the CLI read (DESIGN.md §3.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resources.database import AppDatabase
+from resources.models import ImageGeneration, VideoProject
+from resources.repository import rows
+from resources.storage import StorageResource
+
+
+def _link(storage: StorageResource, uri: str | None) -> str | None:
+    return storage.downloadable_url(uri) if uri else None
+
+
+def image_status(db: AppDatabase, storage: StorageResource, image_id: str) -> dict[str, Any]:
+    with db.session() as session:
+        row = rows.get(session, ImageGeneration, image_id)
+        return {
+            "id": row.id,
+            "kind": row.kind,
+            "status": row.status,
+            "progress": row.progress,
+            "result_image_url": _link(storage, row.result_image_url),
+            "cost_cents": row.cost_cents,
+            "error": row.error_message,
+            "version": row.version,
+            "parent_id": row.parent_id,
+        }
+
+
+def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> dict[str, Any]:
+    with db.session() as session:
+        row = rows.get(session, VideoProject, project_id)
+        output = None
+        if row.final_video_url:
+            output = {
+                "video_url": _link(storage, row.final_video_url),
+                "thumbnail_url": _link(storage, row.thumbnail_url),
+                "duration_seconds": row.duration_seconds,
+            }
+        return {
+            "id": row.id,
+            "name": row.name,
+            "status": row.status,
+            "progress": {
+                "completed": row.completed_clip_count,
+                "total": row.clip_count,
+                "percentage": row.progress,
+            },
+            "output": output,
+            "cost": {"estimated_cents": row.estimated_cost, "actual_cents": row.actual_cost},
+            "error": row.error_message,
+            "step": row.step,
+            "label": row.label,
+            "run_id": row.run_id,
+        }
+
+
+def status_of(db: AppDatabase, storage: StorageResource, row_id: str) -> dict[str, Any]:
+    """The status JSON of a video project or an image, whichever `row_id` is."""
+    with db.session() as session:
+        kind = rows.find_kind(session, row_id)
+    if kind == "video":
+        return video_status(db, storage, row_id)
+    return image_status(db, storage, row_id)

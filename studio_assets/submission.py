@@ -1,0 +1,183 @@
+"""Turning a user's request into app-DB rows: validate first, upload inputs, then `queued`.
+
+Nothing is written when validation fails, so a refused request leaves no row and no object.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from resources.database import AppDatabase
+from resources.errors import InputRejected
+from resources.keys import upload_key
+from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
+from resources.repository import rows
+from resources.storage import StorageResource
+from studio_assets.project_spec import ProjectSpec
+from studio_assets.prompts import enhancement_prompt, inpaint_prompt
+from studio_assets.validation import EnhanceSpec, InpaintSpec, check_mask, inspect_image
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def is_uri(value: str) -> bool:
+    return "://" in value
+
+
+def stage_input(storage: StorageResource, workspace_id: str, value: str, what: str) -> str:
+    """A local path is validated and uploaded to storage; a URI is passed on as given."""
+    if is_uri(value):
+        return value
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise InputRejected(f"{what} not found: {value}")
+    inspect_image(path, what)
+    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in path.name).lstrip(".-")
+    return storage.put_file(upload_key(workspace_id, new_id("up"), name or "input"), path)
+
+
+def _check_local_pair(image: str, mask: str) -> None:
+    if not is_uri(image) and not is_uri(mask):
+        check_mask(inspect_image(Path(mask), "mask"), inspect_image(Path(image), "image"))
+
+
+def submit_enhance(
+    db: AppDatabase, storage: StorageResource, spec: EnhanceSpec, draft: bool = False
+) -> str:
+    """Create an `enhance` row for `spec` and queue it (or leave it `draft`)."""
+    image_url = stage_input(storage, spec.workspace_id, spec.image, "image")
+    image_id = new_id("img")
+    with db.session() as session:
+        rows.add(
+            session,
+            ImageGeneration(
+                id=image_id,
+                workspace_id=spec.workspace_id,
+                kind="enhance",
+                room_type=spec.room_type,
+                style=spec.style,
+                original_image_url=image_url,
+                prompt=enhancement_prompt(spec.room_type, spec.style, spec.prompt),
+            ),
+        )
+        if not draft:
+            rows.queue(session, ImageGeneration, image_id)
+    return image_id
+
+
+def submit_inpaint(
+    db: AppDatabase, storage: StorageResource, spec: InpaintSpec, draft: bool = False
+) -> str:
+    """Create an `inpaint` row: a new version of the photo (or of an earlier generation)."""
+    image, parent, version = _resolve_parent(db, spec)
+    _check_local_pair(image, spec.mask)
+    image_url = stage_input(storage, spec.workspace_id, image, "image")
+    mask_url = stage_input(storage, spec.workspace_id, spec.mask, "mask")
+    image_id = new_id("img")
+    with db.session() as session:
+        rows.add(
+            session,
+            ImageGeneration(
+                id=image_id,
+                workspace_id=spec.workspace_id,
+                kind="inpaint",
+                mode=spec.mode,
+                original_image_url=image_url,
+                mask_url=mask_url,
+                parent_id=parent,
+                version=version,
+                prompt=inpaint_prompt(spec.mode, spec.prompt),
+            ),
+        )
+        if not draft:
+            rows.queue(session, ImageGeneration, image_id)
+    return image_id
+
+
+def _resolve_parent(db: AppDatabase, spec: InpaintSpec) -> tuple[str, str | None, int]:
+    """Editing an earlier generation (by id) chains a version onto it instead of overwriting."""
+    parent_id = spec.parent_id or (spec.image if spec.image.startswith("img_") else None)
+    if parent_id is None:
+        return spec.image, None, 1
+    with db.session() as session:
+        parent = rows.get(session, ImageGeneration, parent_id)
+        source = parent.result_image_url or parent.original_image_url
+        image = spec.image if spec.image != parent_id else source
+        return image, parent.id, parent.version + 1
+
+
+def submit_project(
+    db: AppDatabase, storage: StorageResource, spec: ProjectSpec, draft: bool = False
+) -> str:
+    """Create a project with its clips (and music), validated and uploaded, then `queued`."""
+    clips = spec.ordered_clips()
+    staged = [
+        (
+            stage_input(storage, spec.workspace_id, c.image, f"clip {i + 1} image"),
+            stage_input(storage, spec.workspace_id, c.end_image, f"clip {i + 1} end image")
+            if c.end_image
+            else None,
+        )
+        for i, c in enumerate(clips)
+    ]
+    music_id = _stage_music(db, storage, spec)
+    project_id = new_id("vp")
+    with db.session() as session:
+        rows.add(
+            session,
+            VideoProject(
+                id=project_id,
+                workspace_id=spec.workspace_id,
+                name=spec.name,
+                aspect_ratio=spec.aspect_ratio,
+                generate_native_audio=spec.generate_native_audio,
+                music_track_id=music_id,
+                music_volume=spec.music.volume if spec.music else 50,
+                clip_count=len(clips),
+            ),
+        )
+        for order, (clip, (image_url, end_url)) in enumerate(zip(clips, staged, strict=True)):
+            rows.add(
+                session,
+                VideoClip(
+                    id=new_id("vc"),
+                    video_project_id=project_id,
+                    sequence_order=order,
+                    source_image_url=image_url,
+                    end_image_url=end_url,
+                    room_type=clip.room_type,
+                    room_label=clip.label,
+                    motion_prompt=clip.motion_prompt,
+                    transition_type=clip.transition,
+                    duration_seconds=clip.duration,
+                ),
+            )
+        if not draft:
+            rows.queue(session, VideoProject, project_id)
+    return project_id
+
+
+def _stage_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> str | None:
+    if spec.music is None:
+        return None
+    if spec.music.track_id:
+        with db.session() as session:
+            return str(rows.get_music(session, spec.music.track_id).id)
+    url = spec.music.audio_url or ""
+    if not is_uri(url):
+        path = Path(url).expanduser()
+        if not path.is_file():
+            raise InputRejected(f"music file not found: {url}")
+        url = storage.put_file(
+            upload_key(spec.workspace_id, new_id("up"), "music" + (path.suffix or ".mp3")), path
+        )
+    track_id = new_id("mt")
+    with db.session() as session:
+        rows.add(
+            session,
+            MusicTrack(id=track_id, name=f"{spec.name} music", audio_url=url, category="custom"),
+        )
+    return track_id

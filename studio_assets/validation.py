@@ -1,0 +1,135 @@
+"""Input validation: what an image, a mask and a request must be before anything is bought."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from resources.errors import InputRejected
+from studio_assets.prompts import STYLES
+from studio_assets.rooms import ROOM_TYPES
+
+MAX_IMAGE_BYTES = 25 * 1024 * 1024
+MAX_SIDE_PX = 8192
+MAX_PROMPT_CHARS = 2000
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+# Pillow refuses (DecompressionBombError) only far above our limit; the side check comes first.
+Image.MAX_IMAGE_PIXELS = MAX_SIDE_PX * MAX_SIDE_PX * 2
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    format: str
+    width: int
+    height: int
+    size_bytes: int
+
+    @property
+    def content_type(self) -> str:
+        return FORMATS[self.format]
+
+
+def inspect_image(path: Path, what: str = "image") -> ImageFacts:
+    """Decode `path` fully; refuse anything but a sane JPEG, PNG or WebP with a specific reason."""
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise InputRejected(f"{what} is {size / 1e6:.1f} MB; the limit is 25 MB")
+    if size == 0:
+        raise InputRejected(f"{what} is an empty file")
+    try:
+        with Image.open(path) as img:
+            fmt, (width, height) = img.format or "", img.size
+            if fmt not in FORMATS:
+                kind = fmt or "an unknown format"
+                raise InputRejected(f"{what} is {kind}; use JPEG, PNG or WebP")
+            if max(width, height) > MAX_SIDE_PX:
+                raise InputRejected(
+                    f"{what} is {width}×{height} px; the limit is {MAX_SIDE_PX} px a side"
+                )
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img.load()
+    except UnidentifiedImageError:
+        if _has_image_signature(path):
+            raise InputRejected(f"{what} is corrupt: its image data cannot be decoded") from None
+        raise InputRejected(f"{what} is not an image (JPEG, PNG or WebP expected)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+        raise InputRejected(f"{what} is corrupt: {exc}") from None
+    return ImageFacts(fmt, width, height, size)
+
+
+def _has_image_signature(path: Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(12)
+    return head.startswith((b"\xff\xd8\xff", b"\x89PNG")) or (
+        head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    )
+
+
+def check_mask(mask: ImageFacts, image: ImageFacts) -> None:
+    """A mask must have the photo's shape; a scaled copy (same aspect) is resized later."""
+    same_aspect = abs(mask.width * image.height - mask.height * image.width) <= 0.01 * (
+        image.width * image.height
+    )
+    if not same_aspect:
+        raise InputRejected(
+            f"mask is {mask.width}×{mask.height} px but the image is "
+            f"{image.width}×{image.height} px; the mask must match the image"
+        )
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class EnhanceSpec(_Spec):
+    """An enhancement request as the app (or `studio image enhance`) submits it."""
+
+    workspace_id: str = Field(default="ws_default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    image: str = Field(min_length=1)
+    room_type: Literal[ROOM_TYPES] = "other"  # type: ignore[valid-type]
+    style: str = "natural"
+    prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
+
+    @field_validator("style")
+    @classmethod
+    def _known_style(cls, value: str) -> str:
+        if value not in STYLES:
+            raise ValueError(f"unknown style {value!r}; choose one of {', '.join(STYLES)}")
+        return value
+
+
+class InpaintSpec(_Spec):
+    """An inpainting request: white in the mask = the area to change."""
+
+    workspace_id: str = Field(default="ws_default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    image: str = Field(min_length=1)
+    mask: str = Field(min_length=1)
+    mode: Literal["remove", "add"]
+    prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
+    parent_id: str | None = None
+
+    def model_post_init(self, _context: object) -> None:
+        if self.mode == "add" and not self.prompt:
+            raise ValueError("mode 'add' needs a prompt describing what to add")
+
+
+def parse_spec(model: type[S], data: dict[str, object]) -> S:
+    """Validate `data`; turn pydantic's errors into one specific message per problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "spec"
+            problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+        raise InputRejected("; ".join(problems)) from None

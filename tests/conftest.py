@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.peers", "tests.studio_fixtures", "tests.dagster_processes"]

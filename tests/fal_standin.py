@@ -1,0 +1,456 @@
+"""A local stand-in for Fal.ai: its queue, its CDN uploads and its media hosts, over real HTTPS.
+
+It speaks the queue protocol exactly as fal-client 1.0.3 uses it:
+
+- `POST /{model}` (JSON input) → `{"request_id", "status_url", "response_url", "cancel_url"}`
+- `GET /{owner}/{app}/requests/{id}/status` → `{"status": "IN_QUEUE"|"IN_PROGRESS"|"COMPLETED", …}`
+- `GET /{owner}/{app}/requests/{id}` → the result, whose media URLs point back at the stand-in
+- `PUT /{owner}/{app}/requests/{id}/cancel` → `{"status": "CANCELLATION_REQUESTED"}`
+- `POST /storage/auth/token` + `POST /files/upload` (fal-client's v3 CDN upload), `GET /files/…`
+
+It records every POST, job, poll, cancel, upload and media download, and follows a `Script`
+of misbehaviours set by each test. fal-client finds it through `FAL_QUEUE_RUN_HOST` (read once,
+when fal_client is imported) and trusts it through `SSL_CERT_FILE`; see `standin_env` (for
+subprocesses) and `point_fal_client_at` (for this process).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from PIL import Image
+
+from resources.ffmpeg import run_ffmpeg
+
+CDN_TOKEN = "standin-cdn-token"
+DETAIL_422 = [{"loc": ["body", "prompt"], "msg": "prompt is too vague", "type": "value_error"}]
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed CA-style certificate for 127.0.0.1 and localhost: (cert.pem, key.pem)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fal stand-in")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "standin-cert.pem", directory / "standin-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass(frozen=True)
+class Media:
+    """Real media the stand-in serves as generation results."""
+
+    jpeg: bytes
+    mp4: bytes
+
+
+def make_media(directory: Path) -> Media:
+    """A small JPEG (Pillow) and a 1-second H.264/AAC MP4 (FFmpeg: testsrc2 + sine)."""
+    buffer = BytesIO()
+    Image.radial_gradient("L").convert("RGB").resize((160, 90)).save(buffer, "JPEG")
+    clip = directory / "standin-clip.mp4"
+    run_ffmpeg(
+        [
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+            str(clip),
+        ],
+        timeout_s=60,
+    )  # fmt: skip
+    return Media(jpeg=buffer.getvalue(), mp4=clip.read_bytes())
+
+
+@dataclass
+class Script:
+    """How the stand-in misbehaves for one test (defaults: everything works at once)."""
+
+    submit: list[str] = field(default_factory=list)
+    """One entry consumed per POST: ok, 422, 429, 500, 503, 504, delay (accept, answer late),
+    drop (accept, close without answering). Empty: ok."""
+    submit_delay_s: float = 3.0
+    queue_polls: int = 0
+    """Status polls answered IN_QUEUE (position counting down) before IN_PROGRESS."""
+    progress_polls: int = 0
+    """Status polls answered IN_PROGRESS before COMPLETED; -1: forever."""
+    status_errors: int = 0
+    """The first N status polls answer HTTP 500."""
+    result: str = "ok"
+    """ok, media_404, html, 422 (fails at processing time) or 500 (fal-side failure)."""
+
+
+@dataclass
+class Job:
+    request_id: str
+    model: str
+    input: dict[str, Any]
+    polls: int = 0
+    canceled: bool = False
+
+    @property
+    def input_urls(self) -> list[str]:
+        """Every URL-valued input, in order (image_urls flattened)."""
+        urls: list[str] = []
+        for value in self.input.values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and item.startswith(("http://", "https://", "data:")):
+                    urls.append(item)
+        return urls
+
+
+class FalStandin:
+    """The running stand-in: `base_url`, `host`, a `script` to edit, and what it has seen."""
+
+    def __init__(self, cert: Path, key: Path, media: Media, fal_key: str) -> None:
+        self.media, self.fal_key = media, fal_key
+        self.script = Script()
+        self.jobs: list[Job] = []
+        self.posts: list[str] = []  # model of every submit POST, accepted or not
+        self.cancels: list[str] = []
+        self.uploads: list[dict[str, Any]] = []
+        self.status_polls = 0
+        self.media_requests: list[dict[str, str | None]] = []
+        self.unauthorized = 0
+        self._files: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+        self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._tls.load_cert_chain(cert, key)
+        self._server = _Server(("127.0.0.1", 0), _Handler, self)
+        self.host = f"127.0.0.1:{self._server.server_address[1]}"
+        self.base_url = f"https://{self.host}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def job(self, fal_request_id: str) -> Job:
+        return next(job for job in self.jobs if job.request_id == fal_request_id)
+
+    # -- request handling (called from the server's threads) ----------------------------
+
+    def submit(self, model: str, body: dict[str, Any]) -> tuple[str, Job | None]:
+        with self._lock:
+            self.posts.append(model)
+            behaviour = self.script.submit.pop(0) if self.script.submit else "ok"
+            if behaviour not in ("ok", "delay", "drop"):
+                return behaviour, None
+            job = Job(request_id=str(uuid.uuid4()), model=model, input=body)
+            self.jobs.append(job)
+            return behaviour, job
+
+    def urls(self, job: Job) -> dict[str, Any]:
+        owner, app = job.model.split("/")[:2]
+        base = f"{self.base_url}/{owner}/{app}/requests/{job.request_id}"
+        return {
+            "request_id": job.request_id,
+            "response_url": base,
+            "status_url": f"{base}/status",
+            "cancel_url": f"{base}/cancel",
+        }
+
+    def status(self, job: Job) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.status_polls += 1
+            if self.status_polls <= self.script.status_errors:
+                return 500, {"detail": "status store unavailable"}
+            job.polls += 1
+            polls, script = job.polls, self.script
+        body: dict[str, Any] = {**self.urls(job), "logs": None}
+        if job.canceled:
+            return 200, {**body, "status": "COMPLETED", "error": "Request was cancelled"}
+        if polls <= script.queue_polls:
+            return 202, {**body, "status": "IN_QUEUE", "queue_position": script.queue_polls - polls}
+        forever = script.progress_polls < 0
+        if forever or polls <= script.queue_polls + script.progress_polls:
+            return 202, {**body, "status": "IN_PROGRESS"}
+        if script.result in ("422", "500"):
+            return 200, {
+                **body,
+                "status": "COMPLETED",
+                "error": f"HTTP {script.result}",
+                "error_type": "runner_disconnected" if script.result == "500" else None,
+            }
+        return 200, {**body, "status": "COMPLETED", "metrics": {"inference_time": 1.5}}
+
+    def result(self, job: Job) -> tuple[int, dict[str, Any]]:
+        if job.canceled:
+            return 400, {"detail": "Request was cancelled"}
+        if self.script.result == "422":
+            return 422, {"detail": DETAIL_422}
+        if self.script.result == "500":
+            return 500, {"detail": "Runner disconnected", "error_type": "runner_disconnected"}
+        video = "video" in job.model
+        name = f"{job.request_id}.{'mp4' if video else 'jpg'}"
+        prefix = {"media_404": "media/gone-", "html": "html/"}.get(self.script.result, "media/")
+        url = f"{self.base_url}/{prefix}{name}"
+        if video:
+            return 200, {
+                "video": {"url": url, "content_type": "video/mp4", "file_size": len(self.media.mp4)}
+            }
+        return 200, {
+            "images": [{"url": url, "content_type": "image/jpeg", "width": 160, "height": 90}],
+            "description": "",
+        }
+
+    def store_upload(self, name: str, content_type: str, data: bytes, lifecycle: str | None) -> str:
+        file_id = uuid.uuid4().hex
+        with self._lock:
+            self._files[file_id] = (data, content_type)
+            self.uploads.append(
+                {
+                    "name": name,
+                    "content_type": content_type,
+                    "size": len(data),
+                    "lifecycle": lifecycle,
+                }
+            )
+        return f"{self.base_url}/files/{file_id}/{name}"
+
+    def media_for(self, path: str) -> tuple[bytes, str] | None:
+        parts = path.strip("/").split("/")
+        if parts[0] == "files" and len(parts) == 3:
+            return self._files.get(parts[1])
+        if parts[0] == "html":
+            return b"<html><body>Not the media you are looking for</body></html>", "text/html"
+        if parts[0] == "media" and not parts[-1].startswith("gone-"):
+            video = parts[-1].endswith(".mp4")
+            return (self.media.mp4, "video/mp4") if video else (self.media.jpeg, "image/jpeg")
+        return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type, standin: FalStandin) -> None:
+        super().__init__(address, handler)
+        self.standin = standin
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # TLS per connection, in the connection's own thread (not in the accept loop).
+        try:
+            tls = self.standin._tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up early are part of the scripts
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    @property
+    def standin(self) -> FalStandin:
+        return self.server.standin
+
+    def _send(
+        self,
+        status: int,
+        body: bytes | dict[str, Any] | list[Any],
+        content_type: str = "application/json",
+        from_fal: bool = True,
+    ) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if from_fal:  # fal-client tells fal's own errors from its ingress's by this header
+            self.send_header("x-fal-request-id", "standin")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _authorized(self, expected: str) -> bool:
+        if self.headers.get("Authorization") == expected:
+            return True
+        self.standin.unauthorized += 1
+        self._send(401, {"detail": "Invalid credentials"})
+        return False
+
+    def _job(self, parts: list[str]) -> Job | None:
+        try:
+            return self.standin.job(parts[3])
+        except StopIteration:
+            self._send(404, {"detail": "Request not found"})
+            return None
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        parts = path.strip("/").split("/")
+        if len(parts) >= 4 and parts[2] == "requests":
+            if not self._authorized(f"Key {self.standin.fal_key}") or not (job := self._job(parts)):
+                return
+            status, body = (self.standin.status if parts[-1] == "status" else self.standin.result)(
+                job
+            )
+            self._send(status, body)
+            return
+        self.standin.media_requests.append(
+            {"path": path, "authorization": self.headers.get("Authorization")}
+        )
+        media = self.standin.media_for(path)
+        if media is None:
+            self._send(404, b"not found", "text/plain")
+        else:
+            self._send(200, media[0], media[1])
+
+    def do_PUT(self) -> None:
+        parts = urlsplit(self.path).path.strip("/").split("/")
+        if not self._authorized(f"Key {self.standin.fal_key}") or not (job := self._job(parts)):
+            return
+        job.canceled = True
+        self.standin.cancels.append(job.request_id)
+        self._send(202, {"status": "CANCELLATION_REQUESTED"})
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        body = self._body()
+        if path == "/storage/auth/token":
+            if self._authorized(f"Key {self.standin.fal_key}"):
+                expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+                self._send(
+                    200,
+                    {
+                        "token": CDN_TOKEN,
+                        "token_type": "Bearer",
+                        "base_url": self.standin.base_url,
+                        "expires_at": expires.isoformat(),
+                    },
+                )
+            return
+        if path == "/files/upload":
+            if self._authorized(f"Bearer {CDN_TOKEN}"):
+                url = self.standin.store_upload(
+                    self.headers.get("X-Fal-File-Name") or "upload.bin",
+                    self.headers.get("Content-Type") or "application/octet-stream",
+                    body,
+                    self.headers.get("X-Fal-Object-Lifecycle"),
+                )
+                self._send(200, {"access_url": url})
+            return
+        if not self._authorized(f"Key {self.standin.fal_key}"):
+            return
+        self._submit(path.strip("/"), json.loads(body or b"{}"))
+
+    def _submit(self, model: str, body: dict[str, Any]) -> None:
+        behaviour, job = self.standin.submit(model, body)
+        if job is None:
+            status = int(behaviour)
+            if status == 422:
+                self._send(422, {"detail": DETAIL_422})
+            elif status in (502, 503, 504):  # what an nginx ingress says
+                self._send(status, b"<html><center>nginx</center></html>", "text/html", False)
+            else:
+                self._send(status, {"detail": f"stand-in says {status}"})
+            return
+        if behaviour == "drop":
+            self.close_connection = True
+            return
+        if behaviour == "delay":
+            time.sleep(self.standin.script.submit_delay_s)
+        self._send(200, {**self.standin.urls(job), "status": "IN_QUEUE", "queue_position": 0})
+
+
+@contextmanager
+def running_standin(cert: Path, key: Path, media: Media, fal_key: str) -> Iterator[FalStandin]:
+    """Start a stand-in and always stop it."""
+    standin = FalStandin(cert, key, media, fal_key)
+    standin.start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+def standin_env(standin: FalStandin, cert: Path, fal_home: Path) -> dict[str, str]:
+    """Environment that points a fresh process's fal-client (and fetches) at the stand-in."""
+    return {
+        "FAL_QUEUE_RUN_HOST": standin.host,
+        "FAL_RUN_HOST": standin.host,
+        "FAL_KEY": standin.fal_key,
+        "FAL_HOME_DIR": str(fal_home),  # no real `fal auth login` tokens are ever read
+        "SSL_CERT_FILE": str(cert),
+        "STUDIO_FETCH_ALLOW_HOSTS": "127.0.0.1",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+def point_fal_client_at(
+    standin: FalStandin, cert: Path, fal_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point this process's fal-client at the stand-in.
+
+    fal-client reads FAL_QUEUE_RUN_HOST / FAL_RUN_HOST once, when imported, into module
+    constants; and its upload hosts (rest.fal.ai, v3.fal.media) are constants with no variable
+    at all. So besides the environment, the derived constants are patched for this test.
+    """
+    import fal_client.client as fal_client_module
+
+    for name, value in standin_env(standin, cert, fal_home).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setattr(fal_client_module, "QUEUE_URL_FORMAT", f"https://{standin.host}/")
+    monkeypatch.setattr(fal_client_module, "RUN_URL_FORMAT", f"https://{standin.host}/")
+    monkeypatch.setattr(fal_client_module, "REST_URL", standin.base_url)
+    monkeypatch.setattr(fal_client_module, "CDN_URL", standin.base_url)

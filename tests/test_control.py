@@ -1,0 +1,49 @@
+"""Cancel and retry: a canceled project keeps its finished clips and a retry buys the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from resources.errors import StudioError
+from resources.repository import ledger
+from studio_assets import control
+from studio_assets.assets.video import video_clips
+from tests.fakes import fake, journal
+from tests.projects import clips, make_project, project, run
+from tests.studio_fixtures import Studio
+
+
+def test_cancel_stops_in_flight_requests_and_retry_reuses_finished_clips(
+    sqlite_studio: Studio,
+) -> None:
+    studio = sqlite_studio
+    project_id = make_project(studio, ("exterior", "kitchen", "bedroom"), seamless=())
+    studio.provider = fake(fail_labels=["(bedroom)"])
+    assert studio.materialize([video_clips], "video_projects", project_id).success
+    bedroom = clips(studio, project_id)[2]
+    with studio.db.session() as session:  # mid-run: the bedroom clip is in flight again
+        ledger.claim(session, ledger.CLIP, bedroom.id, "run-2", 60)
+        ledger.submitted(session, ledger.CLIP, bedroom.id, "run-2", "fake-inflight")
+    assert project(studio, project_id).status == "generating"
+    provider = fake()
+
+    canceled = control.cancel(studio.db, provider, studio.instance, project_id)
+
+    assert canceled == ["fake-inflight"]
+    assert project(studio, project_id).status == "canceled"
+    with pytest.raises(StudioError, match="only a queued or running one"):
+        control.cancel(studio.db, provider, studio.instance, project_id)
+
+    assert control.retry(studio.db, project_id) == 2  # the second submission
+    assert run(studio, project_id, provider).success
+    assert journal(provider.journal_name).submits == ["clip 3 (bedroom)"]
+    assert project(studio, project_id).completed_clip_count == 3
+
+
+def test_retry_refuses_a_running_or_completed_project(sqlite_studio: Studio) -> None:
+    project_id = make_project(sqlite_studio, ("kitchen",), seamless=(), music=False)
+    with pytest.raises(StudioError, match="only failed or canceled"):
+        control.retry(sqlite_studio.db, project_id)  # it is queued
+    assert run(sqlite_studio, project_id, fake()).success
+    with pytest.raises(StudioError, match="is completed"):
+        control.retry(sqlite_studio.db, project_id)

@@ -1,0 +1,49 @@
+"""GraphQL launches against a real `dagster-webserver` (the `webserver` fixture, always stopped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resources.errors import StudioError
+from studio_assets import launching
+from studio_assets.cli.wiring import Wiring
+from studio_assets.demo import demo_spec
+from tests.dagster_processes import free_port
+
+# `studio_home` and `webserver` come from tests/dagster_processes.py (a conftest plugin).
+RUN_QUERY = """query Run($id: ID!) { runOrError(runId: $id) {
+  __typename ... on Run { status jobName tags { key value } } } }"""
+
+
+def test_launch_adds_the_partition_and_queues_a_tagged_run(
+    webserver: str, studio_home: Path
+) -> None:
+    wiring = Wiring()
+    wiring.db.upgrade()
+    project_id = wiring.submit_project(demo_spec(studio_home / "inputs"), draft=True)
+
+    run_id = wiring.launch(project_id, webserver)
+
+    run = launching.graphql(webserver, RUN_QUERY, {"id": run_id})["runOrError"]
+    assert run["__typename"] == "Run" and run["jobName"] == "video_job"
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert tags["dagster/partition"] == project_id and tags["studio/queue"] == "video"
+    assert run["status"] in ("QUEUED", "STARTING", "STARTED")  # no daemon: it waits queued
+    assert wiring.status(project_id)["run_id"] == run_id
+    assert wiring.instance.has_dynamic_partition("video_projects", project_id)
+
+
+def test_graphql_errors_are_specific(webserver: str) -> None:
+    with pytest.raises(launching.LaunchError, match="no_such_job"):
+        launching.launch(webserver, "no_such_job", "video_projects", "vp_x")
+    with pytest.raises(launching.LaunchError, match="unreachable"):
+        launching.launch(f"http://127.0.0.1:{free_port()}", "video_job", "video_projects", "x")
+
+
+def test_only_launchable_rows_are_launched(studio_home: Path) -> None:
+    wiring = Wiring()
+    wiring.db.upgrade()
+    with pytest.raises(StudioError, match="no video project or image"):
+        wiring.launch("vp_missing", "http://127.0.0.1:9")

@@ -1,0 +1,167 @@
+"""Submission sensors on a real instance: partitions added and runs requested in one tick."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from resources.models import ImageGeneration, VideoProject
+from resources.repository import rows
+from sensors.run_status import _belongs_to, run_failed_sensor
+from sensors.submissions import PAGE, image_submission_sensor, video_submission_sensor
+from studio_assets.assets.final_video import final_video
+from studio_assets.assets.images import enhanced_image, inpainted_image
+from studio_assets.assets.video import transition_clips, video_clips
+from studio_assets.jobs import image_job, inpaint_job, video_job
+from tests.fakes import fake
+from tests.projects import make_project, project
+from tests.studio_fixtures import Studio
+
+
+def add_image(studio: Studio, image_id: str, kind: str = "enhance", queue: bool = True) -> None:
+    with studio.db.session() as session:
+        rows.add(
+            session,
+            ImageGeneration(
+                id=image_id, workspace_id="ws", kind=kind, original_image_url="file:///nowhere.jpg"
+            ),
+        )
+        if queue:
+            rows.queue(session, ImageGeneration, image_id)
+
+
+def tick(studio: Studio, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
+    defs = dg.Definitions(
+        assets=[enhanced_image, inpainted_image],
+        jobs=[image_job, inpaint_job],
+        sensors=[image_submission_sensor],
+        resources=studio.resources(),
+    )
+    context = dg.build_sensor_context(
+        instance=studio.instance,
+        instance_ref=studio.instance.get_ref(),
+        definitions=defs,
+        cursor=cursor,
+        resources=studio.resources(),
+    )
+    return image_submission_sensor(context)
+
+
+def test_queued_rows_become_partitions_and_one_run_each(studio: Studio) -> None:
+    add_image(studio, "img_a")
+    add_image(studio, "img_b", kind="inpaint")
+    add_image(studio, "img_draft", queue=False)
+
+    result = tick(studio)
+
+    assert isinstance(result, dg.SensorResult)
+    requests = {r.partition_key: r for r in result.run_requests or []}
+    assert set(requests) == {"img_a", "img_b"}
+    assert requests["img_a"].job_name == "image_job" and requests["img_a"].run_key == "img_a:1"
+    assert requests["img_b"].job_name == "inpaint_job"
+    added = {
+        (r.partitions_def_name, tuple(r.partition_keys))
+        for r in result.dynamic_partitions_requests or []
+    }
+    assert added == {("images", ("img_a",)), ("image_edits", ("img_b",))}
+
+
+def test_a_resubmission_gets_a_new_run_key(studio: Studio) -> None:
+    add_image(studio, "img_a")
+    with studio.db.session() as session:
+        rows.fail(session, ImageGeneration, "img_a", "boom")
+        rows.queue(session, ImageGeneration, "img_a")
+    result = tick(studio)
+    assert [r.run_key for r in result.run_requests] == ["img_a:2"]
+
+
+def test_nothing_queued_is_a_skip_with_a_reason(studio: Studio) -> None:
+    add_image(studio, "img_draft", queue=False)
+    result = tick(studio)
+    assert isinstance(result, dg.SkipReason) and "no queued" in result.skip_message
+
+
+def test_the_cursor_pages_through_a_long_queue_and_starts_over(studio: Studio) -> None:
+    for i in range(PAGE + 5):
+        add_image(studio, f"img_{i:03d}")
+    first = tick(studio)
+    assert len(first.run_requests) == PAGE
+    second = tick(studio, first.cursor)
+    assert len(second.run_requests) == 5
+    assert json.loads(second.cursor) == {"after": None}  # the sweep starts over next tick
+
+
+def test_a_project_whose_run_died_is_failed_by_the_run_failure_sensor(
+    sqlite_studio: Studio,
+) -> None:
+    studio = sqlite_studio
+    project_id = make_project(studio, ("kitchen",), seamless=(), music=False)
+    studio.provider = fake(fail_labels=["clip"])
+    defs = dg.Definitions(
+        assets=[video_clips, transition_clips, final_video],
+        jobs=[video_job],
+        resources=studio.resources(),
+    )
+    studio.instance.add_dynamic_partitions("video_projects", [project_id])
+    result = defs.resolve_job_def("video_job").execute_in_process(
+        instance=studio.instance, partition_key=project_id, raise_on_error=False
+    )
+    assert not result.success
+    with studio.db.session() as session:  # as if the worker was killed before finalising
+        rows.set_status(session, VideoProject, project_id, "generating", error_message=None)
+
+    run = studio.instance.get_run_by_id(result.run_id)
+    failure = studio.instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failed_sensor",
+        dagster_instance=studio.instance,
+        dagster_run=run,
+        dagster_event=failure[0].dagster_event,
+        resources=studio.resources(),
+    ).for_run_failure()
+    run_failed_sensor(context)
+
+    failed = project(studio, project_id)
+    assert failed.status == "failed"
+    assert "All clip generations failed" in failed.error_message
+
+
+def test_the_sensor_leaves_a_row_that_a_newer_run_owns(sqlite_studio: Studio) -> None:
+    studio = sqlite_studio
+    project_id = make_project(studio, ("kitchen",), seamless=(), music=False)
+    with studio.db.session() as session:
+        rows.start(session, VideoProject, project_id, "newer-run", "generating")
+    old = dg.DagsterRun(
+        job_name="video_job", run_id="old-run", tags={"dagster/partition": project_id}
+    )
+    assert _belongs_to(project(studio, project_id), old) is False
+
+
+def test_queued_projects_launch_video_job(sqlite_studio: Studio) -> None:
+    project_id = make_project(sqlite_studio, ("kitchen",), seamless=(), music=False)
+    defs = dg.Definitions(
+        assets=[video_clips, transition_clips, final_video],
+        jobs=[video_job],
+        sensors=[video_submission_sensor],
+        resources=sqlite_studio.resources(),
+    )
+    context = dg.build_sensor_context(
+        instance=sqlite_studio.instance,
+        instance_ref=sqlite_studio.instance.get_ref(),
+        definitions=defs,
+        resources=sqlite_studio.resources(),
+    )
+    result = video_submission_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    (request,) = result.run_requests
+    assert (request.job_name, request.partition_key, request.run_key) == (
+        "video_job",
+        project_id,
+        f"{project_id}:1",
+    )
+    (added,) = result.dynamic_partitions_requests
+    assert (added.partitions_def_name, list(added.partition_keys)) == (
+        "video_projects",
+        [project_id],
+    )

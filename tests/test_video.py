@@ -1,0 +1,186 @@
+"""The video pipeline end to end: clips → transitions → final MP4, faults, cost, resume."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from resources.errors import InputRejected
+from resources.ffmpeg import probe
+from resources.repository import ledger
+from studio_assets.project_spec import ProjectSpec
+from studio_assets.samples import room_photo
+from studio_assets.validation import parse_spec
+from tests.fakes import FakeProvider, fake, journal
+from tests.projects import ROOMS, clips, make_project, project, run, video_of
+from tests.studio_fixtures import Studio
+
+
+def test_offline_engine_makes_a_playable_video_with_music_and_a_transition(sqlite_studio: Studio):
+    project_id = make_project(sqlite_studio, ROOMS[:2], seamless=(0,))
+
+    result = run(sqlite_studio, project_id)
+
+    assert result.success
+    done = project(sqlite_studio, project_id)
+    assert (done.status, done.progress, done.step) == ("completed", 100, "completed")
+    assert done.completed_clip_count == 2 and done.actual_cost == 0
+    info = probe(video_of(done))
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    assert (info.width, info.height) == (1920, 1080)
+    assert info.duration_s == pytest.approx(15.0, abs=0.5)  # 2 clips + 1 transition
+    assert done.duration_seconds == pytest.approx(info.duration_s, abs=0.05)
+    assert Path(done.thumbnail_url.removeprefix("file://")).stat().st_size > 0
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    run_tags = sqlite_studio.instance.get_run_by_id(result.run_id).tags
+    assert run_tags["studio/progress"] == "100" and run_tags["studio/step"] == "completed"
+
+
+def test_a_fault_free_run_costs_exactly_the_estimate(studio: Studio):
+    project_id = make_project(studio, ROOMS[:3], seamless=(0,), audio=True)
+    provider = fake()
+
+    assert run(studio, project_id, provider).success
+
+    done = project(studio, project_id)
+    # 3 clips × 5 s × 14 ¢ (native audio) + 1 transition × 5 s × 7 ¢
+    assert done.estimated_cost == 3 * 70 + 35
+    assert done.actual_cost == done.estimated_cost
+    assert len(journal(provider.journal_name).submits) == 4
+
+
+def test_a_failed_clip_does_not_stop_the_project(sqlite_studio: Studio):
+    project_id = make_project(sqlite_studio, ROOMS[:3], seamless=())
+    provider = fake(fail_labels=["(kitchen)"])
+
+    assert run(sqlite_studio, project_id, provider).success
+
+    done = project(sqlite_studio, project_id)
+    assert done.status == "completed" and done.completed_clip_count == 2
+    kitchen = [c for c in clips(sqlite_studio, project_id) if c.room_type == "kitchen"][0]
+    assert kitchen.status == "failed" and "invalid image" in kitchen.error_message
+    assert probe(video_of(done)).duration_s == pytest.approx(10.0, abs=0.5)
+    assert done.actual_cost == 2 * 70
+    assert journal(provider.journal_name).count("(kitchen)") == 1  # bad input: not retried
+
+
+def test_when_every_clip_fails_the_project_says_so(sqlite_studio: Studio):
+    project_id = make_project(sqlite_studio, ROOMS[:2], seamless=())
+    result = run(sqlite_studio, project_id, fake(fail_labels=["clip"]))
+
+    assert not result.success
+    failed = project(sqlite_studio, project_id)
+    assert failed.status == "failed"
+    assert failed.error_message.startswith("All clip generations failed")
+    assert failed.final_video_url is None
+
+
+def test_a_failed_transition_falls_back_to_a_cut(sqlite_studio: Studio):
+    project_id = make_project(sqlite_studio, ROOMS[:2], seamless=(0,))
+    provider = fake(fail_labels=["transition"])
+
+    assert run(sqlite_studio, project_id, provider).success
+
+    done = project(sqlite_studio, project_id)
+    first = clips(sqlite_studio, project_id)[0]
+    assert first.transition_status == "failed" and first.transition_clip_url is None
+    assert probe(video_of(done)).duration_s == pytest.approx(10.0, abs=0.5)
+
+
+def test_mixed_clips_compile(sqlite_studio: Studio):
+    """720p clips without audio next to 1080p clips with audio, and a 24 fps transition."""
+    project_id = make_project(sqlite_studio, ROOMS[:2], seamless=(0,), audio=True)
+    run(sqlite_studio, project_id, fake())
+    with sqlite_studio.db.session() as session:  # redo clip 2 and the transition as odd media
+        ledger.reset(session, ledger.CLIP, clips(sqlite_studio, project_id)[1].id)
+        ledger.reset(session, ledger.TRANSITION, clips(sqlite_studio, project_id)[0].id)
+    odd = fake(width=1280, height=720, audio="never", fps=24)
+
+    assert run(sqlite_studio, project_id, odd).success
+
+    info = probe(video_of(project(sqlite_studio, project_id)))
+    assert (info.width, info.height, round(info.fps)) == (1920, 1080, 30)
+    assert info.audio_codec == "aac"
+    assert info.duration_s == pytest.approx(15.0, abs=0.5)
+
+
+def test_a_rerun_after_failure_buys_only_the_failed_work(sqlite_studio: Studio):
+    project_id = make_project(sqlite_studio, ROOMS[:3], seamless=(0,))
+    first = fake(flaky_labels=["(kitchen)"])
+    assert run(sqlite_studio, project_id, first).success
+    assert journal(first.journal_name).count("(kitchen)") == 2  # 2 attempts, then given up
+
+    second = fake()
+    assert run(sqlite_studio, project_id, second).success
+
+    assert journal(second.journal_name).submits == ["clip 3 (kitchen)"]
+    done = project(sqlite_studio, project_id)
+    assert done.completed_clip_count == 3
+    assert done.actual_cost == done.estimated_cost  # nothing billed twice
+
+
+def test_a_rerun_after_a_crash_resumes_the_in_flight_request(sqlite_studio: Studio):
+    project_id = make_project(sqlite_studio, ROOMS[:2], seamless=())
+    crashed = clips(sqlite_studio, project_id)[0]
+    with sqlite_studio.db.session() as session:  # a worker died after storing the request id
+        assert ledger.claim(session, ledger.CLIP, crashed.id, "dead-run", 60)
+        assert ledger.submitted(session, ledger.CLIP, crashed.id, "dead-run", "fake-inflight")
+    provider = fake()
+
+    assert run(sqlite_studio, project_id, provider).success
+
+    log = journal(provider.journal_name)
+    assert log.submits == ["clip 2 (living room)"]  # clip 1 was not bought again
+    assert "fake-inflight" in log.waits
+    assert clips(sqlite_studio, project_id)[0].provider_request_id == "fake-inflight"
+
+
+def test_force_buys_again(sqlite_studio: Studio):
+    project_id = make_project(sqlite_studio, ROOMS[:2], seamless=())
+    assert run(sqlite_studio, project_id, fake()).success
+    again = fake()
+    config = {"ops": {"video_clips": {"config": {"force": True}}}}
+    assert run(sqlite_studio, project_id, again, config).success
+    assert len(journal(again.journal_name).submits) == 2
+
+
+@pytest.mark.parametrize(
+    ("count", "message"),
+    [
+        (0, "at least 1 clip (got 0)"),
+        (21, "at most 20 clips (got 21)"),
+    ],
+)
+def test_project_size_limits(count: int, message: str, tmp_path: Path):
+    photo = room_photo(tmp_path / "p.jpg", size=(64, 36))
+    spec = {"name": "x", "clips": [{"image": str(photo), "room_type": "kitchen"}] * count}
+    with pytest.raises(InputRejected, match=re.escape(message)):
+        parse_spec(ProjectSpec, spec)
+
+
+def test_bad_spec_fields_each_get_a_message():
+    spec = {
+        "name": "x",
+        "aspect_ratio": "4:3",
+        "music": {"audio_url": "m.mp3", "volume": 101},
+        "clips": [{"image": "a.gif", "room_type": "attic", "duration": 7}],
+    }
+    with pytest.raises(InputRejected) as error:
+        parse_spec(ProjectSpec, spec)
+    text = str(error.value)
+    for field in (
+        "aspect_ratio",
+        "music.volume",
+        "clips.0.image",
+        "clips.0.room_type",
+        "clips.0.duration",
+    ):
+        assert field in text
+
+
+def test_fake_provider_is_a_provider():
+    assert issubclass(FakeProvider, dg.ConfigurableResource)

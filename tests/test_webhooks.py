@@ -1,0 +1,254 @@
+"""Signed webhooks: a real receiver checks the signature; once per transition; never blocking."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import dagster as dg
+import httpx
+import pytest
+
+from resources.models import ImageGeneration
+from resources.repository import rows
+from resources.webhooks import WebhookResource, sign
+from sensors.run_status import run_failed_sensor
+from studio_assets import submission
+from studio_assets.assets.images import enhanced_image
+from studio_assets.definitions import build_webhooks
+from studio_assets.notifications import notify
+from studio_assets.samples import room_photo
+from studio_assets.settings import load_settings
+from studio_assets.validation import EnhanceSpec
+from tests.studio_fixtures import Studio
+
+SECRET = "s3cret"
+LOG = logging.getLogger("tests.webhooks")
+
+
+@dataclass
+class Receiver:
+    """An HTTP endpoint that verifies `X-Studio-Signature` like the app would (401 if wrong)."""
+
+    url: str
+    secret: str = SECRET
+    status: int = 200  # what a correctly signed request gets
+    received: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+
+    def wait_for(self, count: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.received
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            timestamp = self.headers.get("X-Studio-Timestamp", "")
+            expected = sign(state.secret, timestamp, body)
+            state.attempts += 1
+            if not hmac.compare_digest(expected, self.headers.get("X-Studio-Signature", "")):
+                self.send_response(401)
+            else:
+                if state.status == 200:
+                    state.received.append(json.loads(body))
+                self.send_response(state.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/studio"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hooks/studio"
+
+
+def submit(studio: Studio) -> str:
+    photo = room_photo(studio.tmp / "kitchen.jpg", "kitchen", (320, 180))
+    return submission.submit_enhance(
+        studio.db, studio.storage, EnhanceSpec(image=str(photo), room_type="kitchen")
+    )
+
+
+def row(studio: Studio, image_id: str) -> ImageGeneration:
+    with studio.db.session() as session:
+        return rows.get(session, ImageGeneration, image_id)
+
+
+def webhook_threads(image_id: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"studio-webhook-{image_id}"]
+
+
+def test_a_completed_image_posts_a_signed_event_with_its_result(
+    studio: Studio, receiver: Receiver
+) -> None:
+    studio.webhooks = WebhookResource(url=receiver.url, secret=SECRET)
+    image_id = submit(studio)
+
+    assert studio.materialize([enhanced_image], "images", image_id).success
+
+    (event,) = receiver.wait_for(1)
+    done = row(studio, image_id)
+    assert receiver.attempts == 1  # signature accepted on the first try
+    assert event["event"] == "image.completed"
+    assert (event["id"], event["status"]) == (image_id, "completed")
+    assert event["result_image_url"] == done.result_image_url
+    assert (event["cost"], event["error"], event["duration_seconds"]) == (0, None, None)
+    assert datetime.fromisoformat(event["occurred_at"]).tzinfo is not None
+    assert done.notified_status == f"completed:{done.submission}"
+
+
+def test_a_tampered_body_is_rejected_by_the_receiver(receiver: Receiver) -> None:
+    body = json.dumps({"event": "video.completed", "id": "vp_1", "cost": 120}).encode()
+    timestamp = str(int(time.time()))
+    headers = {"X-Studio-Timestamp": timestamp, "X-Studio-Signature": sign(SECRET, timestamp, body)}
+    tampered = body.replace(b"120", b"121")
+
+    assert httpx.post(receiver.url, content=tampered, headers=headers).status_code == 401
+    assert httpx.post(receiver.url, content=body, headers=headers).status_code == 200
+    assert sign("other", timestamp, body) != headers["X-Studio-Signature"]
+
+
+def test_a_receiver_that_is_down_does_not_delay_completion(sqlite_studio: Studio) -> None:
+    studio = sqlite_studio
+    studio.webhooks = WebhookResource(url=closed_port_url(), secret=SECRET)  # backoff 7.5 s
+    image_id = submit(studio)
+
+    started = time.monotonic()
+    assert studio.materialize([enhanced_image], "images", image_id).success
+    elapsed = time.monotonic() - started
+
+    assert row(studio, image_id).status == "completed"
+    (thread,) = webhook_threads(image_id)
+    assert thread.is_alive()  # still retrying after the run finished
+    assert elapsed < 3.0  # the retry budget alone is 0.5 + 1 + 2 + 4 = 7.5 s
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_one_post_per_terminal_transition_and_again_after_a_retry(
+    sqlite_studio: Studio, receiver: Receiver
+) -> None:
+    studio = sqlite_studio
+    image_id = submit(studio)
+    with studio.db.session() as session:
+        rows.start(session, ImageGeneration, image_id, "run-1", "processing")
+        rows.fail(session, ImageGeneration, image_id, "Provider said no")
+    hooks = WebhookResource(url=receiver.url, secret=SECRET)
+
+    # The asset and the run-failure sensor both see the failure: one POST.
+    assert notify(studio.db, hooks, "image", image_id, LOG, background=False) is True
+    assert notify(studio.db, hooks, "image", image_id, LOG, background=False) is False
+    (failed,) = receiver.wait_for(1)
+    assert (failed["event"], failed["error"]) == ("image.failed", "Provider said no")
+
+    with studio.db.session() as session:  # `studio retry`: a new submission
+        rows.queue(session, ImageGeneration, image_id)
+    studio.webhooks = hooks
+    assert studio.materialize([enhanced_image], "images", image_id).success
+    for thread in webhook_threads(image_id):
+        thread.join(timeout=10)
+    assert notify(studio.db, hooks, "image", image_id, LOG, background=False) is False
+
+    assert [e["event"] for e in receiver.wait_for(2)] == ["image.failed", "image.completed"]
+    time.sleep(0.2)
+    assert len(receiver.received) == 2
+
+
+def test_a_failure_seen_by_the_asset_and_the_run_failure_sensor_posts_once(
+    sqlite_studio: Studio, receiver: Receiver
+) -> None:
+    studio = sqlite_studio
+    studio.webhooks = WebhookResource(url=receiver.url, secret=SECRET)
+    image_id = submit(studio)
+    with studio.db.session() as session:  # the photo is gone: bad input, failed by the asset
+        rows.get(session, ImageGeneration, image_id).original_image_url += ".missing"
+
+    result = studio.materialize([enhanced_image], "images", image_id)
+    assert not result.success
+    for thread in webhook_threads(image_id):
+        thread.join(timeout=10)
+    run = studio.instance.get_run_by_id(result.run_id)
+    assert run is not None
+    failure = studio.instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failed_sensor",
+        dagster_instance=studio.instance,
+        dagster_run=run,
+        dagster_event=failure[0].dagster_event,
+        resources=studio.resources(),
+    ).for_run_failure()
+    run_failed_sensor(context)
+
+    (event,) = receiver.wait_for(1)
+    assert (event["event"], event["id"]) == ("image.failed", image_id)
+    assert event["error"] == row(studio, image_id).error_message
+    time.sleep(0.2)
+    assert len(receiver.received) == 1
+
+
+def test_attempts_are_bounded_logged_and_never_show_the_secret(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.status = 503
+    hooks = WebhookResource(url=receiver.url + "?token=t0ken", secret=SECRET, base_delay_s=0.01)
+
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        assert hooks.deliver({"event": "video.failed", "id": "vp_1"}, LOG) is False
+
+    assert receiver.attempts == 5
+    attempts = [r.getMessage() for r in caplog.records if " attempt " in r.getMessage()]
+    assert [m.split(" attempt ")[1].split(" ")[0] for m in attempts] == [
+        f"{n}/5" for n in range(1, 6)
+    ]
+    assert all(m.endswith("/hooks/studio → 503") for m in attempts)
+    assert SECRET not in caplog.text and "t0ken" not in caplog.text
+
+
+def test_a_rejected_signature_is_not_retried_and_no_url_is_a_no_op(receiver: Receiver) -> None:
+    wrong = WebhookResource(url=receiver.url, secret="wrong", base_delay_s=0.01)
+    assert wrong.deliver({"event": "image.failed", "id": "img_1"}, LOG) is False
+    assert receiver.attempts == 1  # 401 is final: retrying cannot fix a bad secret
+    assert WebhookResource().deliver({"event": "image.failed"}, LOG) is False
+    assert WebhookResource().deliver_in_background({"event": "image.failed"}, LOG) is None
+
+
+def test_the_secret_comes_from_the_environment_only_when_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = {"STUDIO_WEBHOOK_URL": "https://app.example/hooks"}
+    assert build_webhooks(load_settings(url)).secret == ""
+    monkeypatch.setenv("STUDIO_WEBHOOK_SECRET", SECRET)
+    hooks = build_webhooks(load_settings({**url, "STUDIO_WEBHOOK_SECRET": SECRET}))
+    assert isinstance(hooks.secret, dg.EnvVar)
+    with dg.build_resources({"webhooks": hooks}) as resources:
+        assert resources.webhooks.secret == SECRET

@@ -29,6 +29,13 @@ class ProviderError(StudioError):
         self.request_gone = request_gone
 
 
+class Canceled(ProviderError):
+    """The work was stopped (run terminated, row canceled); its request was canceled too."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False, request_gone=True)
+
+
 class SubmitAmbiguous(ProviderError):
     """A submit failed after the provider may have accepted it: reconcile, never resubmit."""
 

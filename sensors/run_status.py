@@ -24,12 +24,14 @@ def _row_of(run: dg.DagsterRun) -> tuple[str, str] | None:
 
 
 def _belongs_to(row: object, run: dg.DagsterRun) -> bool:
-    """The row is this run's: it names the run, or the run died before its first step."""
-    if getattr(row, "run_id", None) == run.run_id:
-        return True
-    return getattr(row, "status", None) == "queued" and str(getattr(row, "submission", "")) == (
-        run.tags.get("studio/submission")
-    )
+    """The row is this run's: it names the run, or the run died before its first step — and
+    it has not been submitted again since (`studio retry` while the old run was ending)."""
+    submission = run.tags.get("studio/submission")
+    if submission is None:  # launched by hand (Dagit): only a row that names it
+        return getattr(row, "run_id", None) == run.run_id
+    if str(getattr(row, "submission", "")) != submission:
+        return False
+    return getattr(row, "run_id", None) == run.run_id or getattr(row, "status", None) == "queued"
 
 
 def _failure_message(context: dg.RunFailureSensorContext) -> str:

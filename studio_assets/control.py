@@ -8,30 +8,41 @@ from resources.database import AppDatabase
 from resources.errors import StudioError
 from resources.provider.base import ProviderResource
 from resources.repository import ledger, rows
+from resources.webhooks import WebhookResource
+from studio_assets.notifications import notify
 
 LIVE_SLOT_STATES = ("submitting", "submitted")
+LOG = dg.get_dagster_logger("studio.control")
 
 
 def cancel(
-    db: AppDatabase, provider: ProviderResource, instance: dg.DagsterInstance, row_id: str
+    db: AppDatabase,
+    provider: ProviderResource,
+    instance: dg.DagsterInstance,
+    row_id: str,
+    webhooks: WebhookResource | None = None,
 ) -> list[str]:
-    """Stop the row's run, cancel its in-flight provider requests, mark it `canceled`.
+    """Mark the row `canceled`, stop its run, cancel its in-flight provider requests, and send
+    the `canceled` webhook (once, whoever else sees the canceled run).
 
     Returns the canceled request ids. Finished clips stay finished, so a retry reuses them.
     """
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
         row = rows.get(session, rows.model_for(kind), row_id)
-        if row.status in rows.TERMINAL:
+        # First the row: the run's generations see it and stop buying, even if the run
+        # itself cannot be reached (and Dagster retries a step that termination interrupted).
+        if not rows.cancel(session, rows.model_for(kind), row_id):
             raise StudioError(
                 f"{row_id} is {row.status}; only a queued or running one can be canceled"
             )
-        run_id = row.run_id
-    if run_id:
+        run_ids = {row.run_id} if row.run_id else set()
+        run_ids |= _runs_on_the_way(instance, row_id, row.submission)
+    for run_id in run_ids:
         _stop_run(instance, run_id)
     canceled = _cancel_requests(db, provider, kind, row_id)
-    with db.session() as session:
-        rows.cancel(session, rows.model_for(kind), row_id)
+    if webhooks is not None:
+        notify(db, webhooks, kind, row_id, LOG, background=False)
     return canceled
 
 
@@ -45,6 +56,22 @@ def retry(db: AppDatabase, row_id: str) -> int:
                 f"{row_id} is {row.status}; only failed or canceled ones can be retried"
             )
         return rows.queue(session, rows.model_for(kind), row_id)
+
+
+def _runs_on_the_way(instance: dg.DagsterInstance, row_id: str, submission: int) -> set[str]:
+    """Runs launched for this submission that have not taken the row yet (queued, starting)."""
+    runs = instance.get_runs(
+        dg.RunsFilter(
+            tags={"dagster/partition": row_id, "studio/submission": str(submission)},
+            statuses=[
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ],
+        )
+    )
+    return {run.run_id for run in runs}
 
 
 def _stop_run(instance: dg.DagsterInstance, run_id: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Generic, TypeVar
 
 from resources.errors import InputRejected, NotFound, ProviderError
 from studio_assets.failures import user_message
+from studio_assets.stopping import StopFlag
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,16 +47,19 @@ def run_with_retry(
     item: T,
     retry: ItemRetry,
     on_retry: Callable[[T, int, str], None] | None = None,
+    stop: StopFlag | None = None,
 ) -> ItemResult[T, R]:
+    stop = stop or StopFlag()
     for attempt in range(1, retry.attempts + 1):
         try:
             return ItemResult(item, work(item), None, attempt)
         except Exception as exc:
-            if attempt == retry.attempts or not retryable(exc):
+            if attempt == retry.attempts or not retryable(exc) or stop():
                 return ItemResult(item, None, user_message(exc), attempt)
             if on_retry:
                 on_retry(item, attempt, user_message(exc))
-            time.sleep(retry.delay(attempt))
+            if stop.wait(retry.delay(attempt)):
+                return ItemResult(item, None, user_message(exc), attempt)
     raise AssertionError("unreachable")
 
 
@@ -68,16 +71,27 @@ def fan_out(
     retry: ItemRetry,
     on_done: Callable[[ItemResult[T, R]], None],
     on_retry: Callable[[T, int, str], None] | None = None,
+    stop: StopFlag | None = None,
 ) -> list[ItemResult[T, R]]:
-    """Run `work` over `items`, at most `max_workers` at a time; `on_done` as each finishes."""
+    """Run `work` over `items`, at most `max_workers` at a time; `on_done` as each finishes.
+
+    When this thread is interrupted (Dagster terminating the run) or `on_done` raises, `stop`
+    is set so the items still running cancel their requests and return; then it re-raises.
+    """
+    stop = stop or StopFlag()
     results: dict[int, ItemResult[T, R]] = {}
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="gen") as pool:
         futures = {
-            pool.submit(run_with_retry, work, item, retry, on_retry): index
+            pool.submit(run_with_retry, work, item, retry, on_retry, stop): index
             for index, item in enumerate(items)
         }
-        for future in as_completed(futures):
-            result = future.result()
-            on_done(result)
-            results[futures[future]] = result
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                on_done(result)
+                results[futures[future]] = result
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return [results[i] for i in range(len(items))]

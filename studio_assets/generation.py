@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
+
 from resources.database import AppDatabase
-from resources.errors import InputRejected, ProviderError, SubmitAmbiguous
-from resources.provider.base import GenerationJob, ProgressCallback, ProviderResource
+from resources.errors import Canceled, InputRejected, ProviderError, SubmitAmbiguous
+from resources.provider.base import GenerationJob, ProgressCallback, ProviderResource, StopCheck
 from resources.repository import ledger
 from resources.storage import StorageResource
 
@@ -50,8 +52,12 @@ def generate_once(
     force: bool = False,
     on_update: ProgressCallback | None = None,
     on_stage: Callable[[str], None] | None = None,
+    should_stop: StopCheck | None = None,
 ) -> Outcome:
-    """Make sure the slot's media exists in storage under `key`, paying for it at most once."""
+    """Make sure the slot's media exists in storage under `key`, paying for it at most once.
+
+    `should_stop` is asked before submitting and while waiting: once it is true nothing more
+    is bought and an in-flight request is canceled (`Canceled`)."""
     started = time.monotonic()
     with db.session() as session:
         if force:
@@ -67,9 +73,13 @@ def generate_once(
         )
     if state.status == "submitted" and state.request_id:
         request_id, how = state.request_id, "resumed"
+    elif should_stop and should_stop():
+        raise Canceled(f"{job.label}: stopped before submitting; nothing was bought")
     else:
         request_id, how = _submit(db, slot, row_id, provider, job, owner), "generated"
-    result = _wait(db, slot, row_id, provider, job, request_id, workdir, timeout_s, on_update)
+    result = _wait(
+        db, slot, row_id, provider, job, request_id, workdir, timeout_s, on_update, should_stop
+    )
     if on_stage:
         on_stage("saving")
     uri = storage.put_file(key, result.path, result.content_type)
@@ -127,9 +137,10 @@ def _wait(
     workdir: Path,
     timeout_s: float,
     on_update: ProgressCallback | None,
+    should_stop: StopCheck | None,
 ):  # type: ignore[no-untyped-def]
     try:
-        return provider.wait(request_id, job, workdir, timeout_s, on_update)
+        return provider.wait(request_id, job, workdir, timeout_s, on_update, should_stop)
     except ProviderError as exc:
         # A live request stays `submitted` so the retry resumes it instead of paying again.
         if exc.request_gone or not exc.retryable:
@@ -139,4 +150,10 @@ def _wait(
     except InputRejected as exc:
         with db.session() as session:
             ledger.failed(session, slot, row_id, str(exc))
+        raise
+    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+        # The run is being terminated (Dagster interrupts its main thread): stop paying.
+        provider.cancel(request_id)
+        with db.session() as session:
+            ledger.failed(session, slot, row_id, f"run terminated; canceled {request_id}")
         raise

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
 
 from resources.database import AppDatabase
 from resources.repository import rows
+from studio_assets.stopping import StopSignal
 
 # The old product's image stages.
 IMAGE_STAGES = {
@@ -27,6 +28,11 @@ class Tracker:
     db: AppDatabase
     kind: str  # "video" or "image"
     row_id: str
+    stop: StopSignal = field(init=False)
+    """Asked by the row's generations: the run is being terminated or the row was canceled."""
+
+    def __post_init__(self) -> None:
+        self.stop = StopSignal(self.db, self.kind, self.row_id)
 
     def report(
         self,

@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.peers", "tests.studio_fixtures", "tests.dagster_processes"]
+pytest_plugins = [
+    "tests.peers",
+    "tests.studio_fixtures",
+    "tests.dagster_processes",
+    "tests.fal_standin",
+]

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resources.errors import ProviderError
+from resources.errors import Canceled, ProviderError
 from resources.ffmpeg import run_ffmpeg
 from resources.provider.base import (
     GenerationJob,
@@ -23,6 +23,7 @@ from resources.provider.base import (
     Kind,
     ProgressCallback,
     ProviderResource,
+    StopCheck,
 )
 from studio_assets.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT, price_cents
 
@@ -39,6 +40,7 @@ class Journal:
 
     submits: list[str] = field(default_factory=list)
     waits: list[str] = field(default_factory=list)
+    cancels: list[str] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,11 +96,17 @@ class FakeProvider(ProviderResource):
         workdir: Path,
         timeout_s: float,
         on_update: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
     ) -> GenerationResult:
         log = journal(self.journal_name)
         with log.lock:
             log.waits.append(request_id)
-        time.sleep(self.latency_s)
+        deadline = time.monotonic() + self.latency_s
+        while (left := deadline - time.monotonic()) > 0:
+            if should_stop and should_stop():
+                self.cancel(request_id)
+                raise Canceled(f"{job.label}: stopped; canceled {request_id}")
+            time.sleep(min(0.05, left))
         if any(f in job.label for f in self.flaky_labels):
             with log.lock:
                 log.failures[job.label] += 1
@@ -117,7 +125,9 @@ class FakeProvider(ProviderResource):
         )
 
     def cancel(self, request_id: str) -> None:
-        pass
+        log = journal(self.journal_name)
+        with log.lock:
+            log.cancels.append(request_id)
 
     def render(self, job: GenerationJob, out: Path) -> None:
         """Copy a clip of the requested shape, made once per shape: the generation happens

@@ -41,6 +41,8 @@ from PIL import Image
 
 from resources.ffmpeg import run_ffmpeg
 
+FAL_KEY = "fal-test-key-7c1e9a40:s3cr3t"
+"""The key every test process uses: a grep of the logs for it must find nothing."""
 CDN_TOKEN = "standin-cdn-token"
 DETAIL_422 = [{"loc": ["body", "prompt"], "msg": "prompt is too vague", "type": "value_error"}]
 
@@ -121,6 +123,9 @@ class Script:
     """The first N status polls answer HTTP 500."""
     result: str = "ok"
     """ok, media_404, html, 422 (fails at processing time) or 500 (fal-side failure)."""
+    hold: str | None = None
+    """Jobs whose prompt contains this stay IN_PROGRESS until it is cleared or they are
+    canceled (a generation still running when an operator steps in)."""
 
 
 @dataclass
@@ -130,6 +135,8 @@ class Job:
     input: dict[str, Any]
     polls: int = 0
     canceled: bool = False
+    delivered: bool = False
+    """Its result was fetched: nothing of it is running at fal any more."""
 
     @property
     def input_urls(self) -> list[str]:
@@ -173,6 +180,12 @@ class FalStandin:
         self._server.shutdown()
         self._server.server_close()
 
+    @property
+    def running(self) -> list[Job]:
+        """Jobs still running at "fal": neither canceled nor delivered."""
+        with self._lock:
+            return [job for job in self.jobs if not (job.canceled or job.delivered)]
+
     def job(self, fal_request_id: str) -> Job:
         return next(job for job in self.jobs if job.request_id == fal_request_id)
 
@@ -210,7 +223,8 @@ class FalStandin:
             return 200, {**body, "status": "COMPLETED", "error": "Request was cancelled"}
         if polls <= script.queue_polls:
             return 202, {**body, "status": "IN_QUEUE", "queue_position": script.queue_polls - polls}
-        forever = script.progress_polls < 0
+        held = script.hold is not None and script.hold in str(job.input.get("prompt", ""))
+        forever = script.progress_polls < 0 or held
         if forever or polls <= script.queue_polls + script.progress_polls:
             return 202, {**body, "status": "IN_PROGRESS"}
         if script.result in ("422", "500"):
@@ -229,6 +243,7 @@ class FalStandin:
             return 422, {"detail": DETAIL_422}
         if self.script.result == "500":
             return 500, {"detail": "Runner disconnected", "error_type": "runner_disconnected"}
+        job.delivered = True
         video = "video" in job.model
         name = f"{job.request_id}.{'mp4' if video else 'jpg'}"
         prefix = {"media_404": "media/gone-", "html": "html/"}.get(self.script.result, "media/")
@@ -454,3 +469,22 @@ def point_fal_client_at(
     monkeypatch.setattr(fal_client_module, "RUN_URL_FORMAT", f"https://{standin.host}/")
     monkeypatch.setattr(fal_client_module, "REST_URL", standin.base_url)
     monkeypatch.setattr(fal_client_module, "CDN_URL", standin.base_url)
+
+
+@pytest.fixture(scope="session")
+def standin_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Media]:
+    """The stand-in's certificate, key and result media, made once per session."""
+    directory = tmp_path_factory.mktemp("fal-standin")
+    cert, key = make_certificate(directory)
+    return cert, key, make_media(directory)
+
+
+@pytest.fixture
+def standin(
+    standin_files: tuple[Path, Path, Media], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FalStandin]:
+    """A running stand-in that this process's fal-client talks to."""
+    cert, key, media = standin_files
+    with running_standin(cert, key, media, FAL_KEY) as running:
+        point_fal_client_at(running, cert, tmp_path / "fal-home", monkeypatch)
+        yield running

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from resources.errors import StudioError
@@ -38,6 +41,32 @@ def test_cancel_stops_in_flight_requests_and_retry_reuses_finished_clips(
     assert run(studio, project_id, provider).success
     assert journal(provider.journal_name).submits == ["clip 3 (bedroom)"]
     assert project(studio, project_id).completed_clip_count == 3
+
+
+def test_cancel_during_a_generation_stops_the_run_without_buying_more(
+    sqlite_studio: Studio,
+) -> None:
+    studio = sqlite_studio
+    project_id = make_project(studio, ("exterior", "kitchen", "bedroom"), seamless=(), music=False)
+    provider = fake(latency_s=120.0, max_concurrency=1)  # the first clip takes two minutes
+    log = journal(provider.journal_name)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(run, studio, project_id, provider)
+        deadline = time.monotonic() + 60
+        while not log.waits and time.monotonic() < deadline:
+            time.sleep(0.1)
+        in_flight = log.waits[0]
+
+        control.cancel(studio.db, provider, studio.instance, project_id)
+
+        result = running.result(timeout=30)  # stopped within seconds, not after two minutes
+    assert not result.success
+    assert log.submits == ["clip 1 (exterior)"]  # nothing retried, nothing more bought
+    assert in_flight in log.cancels
+    assert project(studio, project_id).status == "canceled"
+    with studio.db.session() as session:
+        first = ledger.read(session, ledger.CLIP, clips(studio, project_id)[0].id)
+    assert first.status == "failed"  # its request is gone: a retry submits it anew
 
 
 def test_retry_refuses_a_running_or_completed_project(sqlite_studio: Studio) -> None:

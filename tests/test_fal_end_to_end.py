@@ -16,14 +16,13 @@ from resources.provider.fal import FalProvider
 from resources.storage import S3Storage
 from studio_assets import status
 from studio_assets.pricing import KLING_I2V
-from tests.fal_standin import FalStandin
+from tests.fal_standin import FAL_KEY, FalStandin
 from tests.projects import make_project, project, run
 from tests.studio_fixtures import Studio
-from tests.test_fal_provider import FAL_KEY, standin, standin_files  # noqa: F401
 
 
 def test_a_project_on_fal_s3_and_postgres_is_bought_once(
-    standin: FalStandin,  # noqa: F811
+    standin: FalStandin,
     pg_app_url: str,
     pg_dagster_instance: dg.DagsterInstance,
     s3_server: str,

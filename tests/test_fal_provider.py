@@ -28,36 +28,13 @@ from resources.provider.fal import FalProvider, GuardedSyncClient, RequestFailed
 from studio_assets import pricing
 from tests.fal_standin import (
     DETAIL_422,
+    FAL_KEY,
     FalStandin,
     Media,
-    make_certificate,
-    make_media,
-    point_fal_client_at,
-    running_standin,
     standin_env,
 )
 
-FAL_KEY = "fal-test-key-7c1e9a40:s3cr3t"
 PRESIGNED = "https://bucket.s3.example.test/photos/{name}?X-Amz-Signature=abc123"
-
-
-@pytest.fixture(scope="module")
-def standin_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Media]:
-    """The stand-in's certificate, key and result media, made once for this module."""
-    directory = tmp_path_factory.mktemp("fal-standin")
-    cert, key = make_certificate(directory)
-    return cert, key, make_media(directory)
-
-
-@pytest.fixture
-def standin(
-    standin_files: tuple[Path, Path, Media], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FalStandin]:
-    """A running stand-in that this process's fal-client talks to."""
-    cert, key, media = standin_files
-    with running_standin(cert, key, media, FAL_KEY) as running:
-        point_fal_client_at(running, cert, tmp_path / "fal-home", monkeypatch)
-        yield running
 
 
 @pytest.fixture(autouse=True)

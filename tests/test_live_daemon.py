@@ -3,6 +3,9 @@
 One project is submitted by writing rows (`studio submit`): the sensor, the run queue and the
 assets take it to `completed`. A second one is launched over GraphQL while the first is queued
 or running, and the one-video-at-a-time limit keeps their runs from overlapping.
+
+Then production shape (fal stand-in + S3 + Postgres): `studio cancel` stops a project while a
+clip is still generating at "fal", and `studio retry` finishes it buying only that clip again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +28,7 @@ from psycopg import sql
 
 from studio_assets.samples import room_photo
 from tests.dagster_processes import dagster_process, running_webserver
+from tests.fal_standin import FalStandin, Media, standin_env
 from tests.peers import PG_ADMIN_DSN, _drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,13 +59,14 @@ def studio(env: dict[str, str], *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def spec(folder: Path, name: str) -> Path:
+def spec(folder: Path, name: str, kitchen_motion: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     clips = [
         {
             "image": str(room_photo(folder / f"{room}.jpg", room, (640, 360))),
             "room_type": room,
             "transition": "cut",
+            "motion_prompt": kitchen_motion if room == "kitchen" else None,
         }
         for room in ("exterior", "kitchen")
     ]
@@ -119,20 +125,29 @@ def test_sensor_and_graphql_launches_on_a_live_daemon(
             assert done["status"] == "completed", (done, _logs(tmp_path))
             assert done["output"]["duration_seconds"] == pytest.approx(10.0, abs=0.5)
 
-    for key in [k for k in live_env if k.startswith("DAGSTER_PG_")]:
-        monkeypatch.setenv(key, live_env[key])
-    instance = dg.DagsterInstance.from_config(live_env["DAGSTER_HOME"])
-    runs = {
-        r.tags["dagster/partition"]: r for r in instance.get_runs() if r.job_name == "video_job"
-    }
+    with _instance(live_env) as instance:
+        runs = {
+            r.tags["dagster/partition"]: r
+            for r in instance.get_runs(dg.RunsFilter(job_name="video_job"))
+        }
+        records = {r.dagster_run.run_id: r for r in instance.get_run_records()}
     assert set(runs) == {first["id"], second["id"]}
     assert runs[first["id"]].tags["dagster/sensor_name"] == "video_submission_sensor"
     assert runs[second["id"]].run_id == launched["run_id"]
-    records = {r.dagster_run.run_id: r for r in instance.get_run_records()}
     spans = sorted(
         (records[r.run_id].start_time, records[r.run_id].end_time) for r in runs.values()
     )
     assert spans[0][1] <= spans[1][0]  # one video project at a time
+
+
+@contextmanager
+def _instance(env: dict[str, str]) -> Iterator[dg.DagsterInstance]:
+    """The live processes' Dagster instance (Postgres), opened from this test process."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in env if k.startswith("DAGSTER_PG_")]:
+            mp.setenv(key, env[key])
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            yield instance
 
 
 def _finished(env: dict[str, str], project_id: str) -> dict | None:
@@ -142,3 +157,69 @@ def _finished(env: dict[str, str], project_id: str) -> dict | None:
 
 def _logs(tmp_path: Path) -> str:
     return "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
+
+
+HELD = "Slow push in towards the marble island."
+
+
+def test_cancel_a_running_project_then_retry_buys_only_the_unfinished_clip(
+    live_env: dict[str, str],
+    standin: FalStandin,
+    standin_files: tuple[Path, Path, Media],
+    s3_server: str,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> None:
+    cert = standin_files[0]
+    env = {
+        **live_env,
+        **standin_env(standin, cert, tmp_path / "fal-home"),
+        "STUDIO_PROVIDER": "fal",
+        "STUDIO_STORAGE_URL": f"s3://{s3_bucket}/live",
+        "STUDIO_S3_ENDPOINT_URL": s3_server,
+        **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "NO_PROXY")},
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    standin.script.hold = HELD  # the kitchen clip keeps generating until we say
+    daemon = [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"]
+    with (
+        running_webserver(env, tmp_path / "webserver.log"),
+        dagster_process(daemon, env, tmp_path / "daemon.log"),
+    ):
+        project = studio(env, "submit", str(spec(tmp_path / "p", "Held house", HELD)))
+        wait_until(
+            lambda: _generating(env, project["id"], standin), 240, "the kitchen clip in flight"
+        )
+        kitchen = standin.running[0]
+
+        canceled = studio(env, "cancel", project["id"])
+
+        assert canceled["status"] == "canceled"
+        assert kitchen.canceled and standin.running == []
+        run_id = canceled["run_id"]
+        stopped = wait_until(lambda: _run_finished(env, run_id), 120, "the run to stop")
+        assert stopped.status == dg.DagsterRunStatus.CANCELED
+        assert studio(env, "status", project["id"])["status"] == "canceled"
+        # Nothing bought since: exterior (finished) and kitchen (canceled), nothing running.
+        assert len(standin.jobs) == 2 and standin.running == []
+
+        standin.script.hold = None
+        assert studio(env, "retry", project["id"])["status"] == "queued"
+        done = wait_until(lambda: _finished(env, project["id"]), 300, "the retried project")
+
+    assert done["status"] == "completed", (done, _logs(tmp_path))
+    assert done["output"]["duration_seconds"] == pytest.approx(2.0, abs=0.5)  # 1-s stand-in clips
+    prompts = [str(job.input["prompt"]) for job in standin.jobs]
+    assert len(prompts) == 3 and sum(HELD in p for p in prompts) == 2  # only kitchen again
+    assert standin.running == []
+
+
+def _generating(env: dict[str, str], project_id: str, standin: FalStandin) -> bool:
+    status = studio(env, "status", project_id)
+    return status["progress"]["completed"] == 1 and len(standin.running) == 1
+
+
+def _run_finished(env: dict[str, str], run_id: str) -> dg.DagsterRun | None:
+    with _instance(env) as instance:
+        run = instance.get_run_by_id(run_id)
+    return run if run is not None and run.is_finished else None

@@ -138,6 +138,38 @@ def test_the_sensor_leaves_a_row_that_a_newer_run_owns(sqlite_studio: Studio) ->
     assert _belongs_to(project(studio, project_id), old) is False
 
 
+def test_a_retry_is_not_claimed_by_the_run_it_replaces(sqlite_studio: Studio) -> None:
+    """`studio retry` before the canceled run's sensor tick: the new submission is not its."""
+    studio = sqlite_studio
+    project_id = make_project(studio, ("kitchen",), seamless=(), music=False)
+    first = dg.DagsterRun(
+        job_name="video_job",
+        run_id="first-run",
+        tags={"dagster/partition": project_id, "studio/submission": "1"},
+    )
+    with studio.db.session() as session:
+        rows.start(session, VideoProject, project_id, first.run_id, "generating")
+        assert _belongs_to(rows.get(session, VideoProject, project_id), first)
+        rows.cancel(session, VideoProject, project_id)
+        rows.queue(session, VideoProject, project_id)  # studio retry: submission 2
+
+    retried = project(studio, project_id)
+    assert (retried.status, retried.submission, retried.run_id) == ("queued", 2, None)
+    assert _belongs_to(retried, first) is False
+
+
+def test_a_canceled_row_is_not_taken_back_by_a_run(sqlite_studio: Studio) -> None:
+    studio = sqlite_studio
+    project_id = make_project(studio, ("kitchen",), seamless=(), music=False)
+    with studio.db.session() as session:
+        assert rows.start(session, VideoProject, project_id, "run-1", "generating")
+        rows.cancel(session, VideoProject, project_id)
+        # the same run's step, retried by Dagster after termination, or a run on its way
+        assert not rows.start(session, VideoProject, project_id, "run-1", "generating")
+        assert not rows.start(session, VideoProject, project_id, "run-2", "compiling", redo=True)
+    assert project(studio, project_id).status == "canceled"
+
+
 def test_queued_projects_launch_video_job(sqlite_studio: Studio) -> None:
     project_id = make_project(sqlite_studio, ("kitchen",), seamless=(), music=False)
     defs = dg.Definitions(

@@ -22,7 +22,7 @@ from resources.models import ImageGeneration
 from resources.repository import rows
 from resources.webhooks import WebhookResource, sign
 from sensors.run_status import run_failed_sensor
-from studio_assets import submission
+from studio_assets import control, submission
 from studio_assets.assets.images import enhanced_image
 from studio_assets.definitions import build_webhooks
 from studio_assets.notifications import notify
@@ -212,6 +212,22 @@ def test_a_failure_seen_by_the_asset_and_the_run_failure_sensor_posts_once(
     (event,) = receiver.wait_for(1)
     assert (event["event"], event["id"]) == ("image.failed", image_id)
     assert event["error"] == row(studio, image_id).error_message
+    time.sleep(0.2)
+    assert len(receiver.received) == 1
+
+
+def test_studio_cancel_posts_the_canceled_event_once(
+    sqlite_studio: Studio, receiver: Receiver
+) -> None:
+    studio = sqlite_studio
+    webhooks = WebhookResource(url=receiver.url, secret=SECRET)
+    image_id = submit(studio)  # queued, no run yet
+
+    control.cancel(studio.db, studio.provider, studio.instance, image_id, webhooks)
+
+    (event,) = receiver.wait_for(1)
+    assert (event["event"], event["id"]) == ("image.canceled", image_id)
+    assert not notify(studio.db, webhooks, "image", image_id, LOG)  # already sent
     time.sleep(0.2)
     assert len(receiver.received) == 1
 

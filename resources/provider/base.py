@@ -59,6 +59,8 @@ class GenerationResult:
 
 
 ProgressCallback = Callable[[str], None]
+StopCheck = Callable[[], bool]
+"""Asked while waiting: true when the work must stop (its run is ending, its row canceled)."""
 
 
 class ProviderResource(dg.ConfigurableResource, ABC):
@@ -92,8 +94,11 @@ class ProviderResource(dg.ConfigurableResource, ABC):
         workdir: Path,
         timeout_s: float,
         on_update: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
     ) -> GenerationResult:
-        """Wait for `request_id` (ours or a previous run's) and bring its media into `workdir`."""
+        """Wait for `request_id` (ours or a previous run's) and bring its media into `workdir`.
+
+        When `should_stop` turns true the request is canceled and `Canceled` raised."""
 
     @abstractmethod
     def cancel(self, request_id: str) -> None:

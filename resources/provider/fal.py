@@ -27,7 +27,13 @@ import httpx
 from fal_client.client import USER_AGENT, BackupDomainTransport, Completed, Queued
 from pydantic import Field, PrivateAttr
 
-from resources.errors import InputRejected, ProviderError, StudioError, SubmitAmbiguous
+from resources.errors import (
+    Canceled,
+    InputRejected,
+    ProviderError,
+    StudioError,
+    SubmitAmbiguous,
+)
 from resources.fetch import fetch_to_file
 from resources.provider import fal_models
 from resources.provider.base import (
@@ -37,6 +43,7 @@ from resources.provider.base import (
     MediaInput,
     ProgressCallback,
     ProviderResource,
+    StopCheck,
 )
 from studio_assets import pricing
 
@@ -203,11 +210,14 @@ class FalProvider(ProviderResource):
         workdir: Path,
         timeout_s: float,
         on_update: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
     ) -> GenerationResult:
         model, fal_id = split_request_id(request_id)
         started, what = time.monotonic(), f"{_what(job)} ({request_id})"
         handle = self._client().get_handle(model, fal_id)
-        done = self._until_completed(handle, request_id, _what(job), started + timeout_s, on_update)
+        done = self._until_completed(
+            handle, request_id, _what(job), started + timeout_s, on_update, should_stop
+        )
         media = fal_models.result_media(job.kind, self._result(handle, done, what), model)
         if on_update:
             on_update(f"{_what(job)}: downloading the result")
@@ -263,10 +273,15 @@ class FalProvider(ProviderResource):
         what: str,
         deadline: float,
         on_update: ProgressCallback | None,
+        should_stop: StopCheck | None,
     ) -> Completed:
-        """Poll until fal says COMPLETED; at our deadline cancel the request and give up."""
+        """Poll until fal says COMPLETED; at our deadline, or when told to stop, cancel the
+        request and give up."""
         timeout_s, failures, last_label = deadline - time.monotonic(), 0, ""
         while True:
+            if should_stop and should_stop():
+                self._cancel(handle, request_id)
+                raise Canceled(f"{what}: stopped; request {request_id} canceled at fal")
             try:
                 status = handle.status(with_logs=False)
             except fal_client.FalClientHTTPError as exc:

@@ -11,12 +11,14 @@ import uuid
 from pathlib import Path
 
 from resources.engine import image as image_engine
+from resources.errors import Canceled
 from resources.provider.base import (
     GenerationJob,
     GenerationResult,
     Kind,
     ProgressCallback,
     ProviderResource,
+    StopCheck,
 )
 
 MODELS = {
@@ -49,7 +51,10 @@ class LocalProvider(ProviderResource):
         workdir: Path,
         timeout_s: float,
         on_update: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
     ) -> GenerationResult:
+        if should_stop and should_stop():
+            raise Canceled(f"{job.label or job.kind.value}: stopped before rendering")
         started = time.monotonic()
         if on_update:
             on_update(f"rendering {job.label or job.kind.value} locally")

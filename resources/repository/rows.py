@@ -62,6 +62,7 @@ def queue(session: Session, model: Row, row_id: str) -> int:
         .values(
             status="queued",
             submission=model.submission + 1,
+            run_id=None,
             queued_at=now(),
             error_message=None,
             step="queued",
@@ -98,15 +99,20 @@ def queued(
     return [Queued(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def start(session: Session, model: Row, row_id: str, run_id: str, status: str) -> None:
-    """A run takes the row: from any non-terminal state, or a failed/canceled one (retry)."""
-    result = session.execute(
-        update(model)
-        .where(model.id == row_id, model.status != "completed")
-        .values(status=status, run_id=run_id, error_message=None)
-    )
+def start(
+    session: Session, model: Row, row_id: str, run_id: str, status: str, redo: bool = False
+) -> bool:
+    """A run takes the row: from any state but `completed` (unless `redo`) or `canceled`.
+    A canceled row runs again only through `queue` (`studio retry`): a run that was already
+    on its way, or a step Dagster retries after terminating it, must not revive it.
+    Whether it took it."""
+    query = update(model).where(model.id == row_id, model.status != "canceled")
+    if not redo:
+        query = query.where(model.status != "completed")
+    result = session.execute(query.values(status=status, run_id=run_id, error_message=None))
     if not result.rowcount:  # type: ignore[attr-defined]
-        get(session, model, row_id)
+        get(session, model, row_id)  # NotFound when there is no such row
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def set_status(

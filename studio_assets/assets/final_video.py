@@ -53,7 +53,9 @@ def final_video(
         project = load_project(app_db, project_id)
         row = project.row
         with app_db.session() as session:
-            rows.set_status(session, VideoProject, project_id, "compiling")
+            rows.start(
+                session, VideoProject, project_id, context.run.run_id, "compiling", redo=True
+            )
         tracker.report("compiling", COMPILE_PROGRESS[0], "Compiling final video…")
         with tempfile.TemporaryDirectory(prefix="studio-compile-") as tmp:
             workdir = Path(tmp)

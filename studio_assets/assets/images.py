@@ -119,6 +119,7 @@ def process_image(
                 force=force,
                 on_stage=tracker.stage,
                 on_update=lambda msg: context.log.info(f"{image_id}: {msg}"),
+                should_stop=tracker.stop,
             )
             result_facts = _result_facts(storage, outcome, workdir)
             _finish(db, image_id, outcome)
@@ -143,9 +144,7 @@ def _start(db: AppDatabase, image_id: str, kind: str, run_id: str, force: bool) 
             raise InputRejected(f"image {image_id} is a {row.kind!r} request, not {kind!r}")
         if row.status == "completed" and not force:
             return row
-        rows.set_status(
-            session, ImageGeneration, image_id, "processing", run_id=run_id, error_message=None
-        )
+        rows.start(session, ImageGeneration, image_id, run_id, "processing", redo=force)
         return rows.get(session, ImageGeneration, image_id)
 
 

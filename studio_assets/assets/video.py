@@ -165,6 +165,7 @@ def _generate_clips(
             timeout_s=GENERATION_TIMEOUT_S,
             force=config.forced(clip.id),
             on_update=lambda msg: context.log.info(f"{job.label}: {msg}"),
+            should_stop=tracker.stop,
         )
 
     def on_done(result: ItemResult[VideoClip, Outcome]) -> None:
@@ -191,6 +192,7 @@ def _generate_clips(
         on_retry=lambda c, n, msg: context.log.warning(
             f"clip {c.id} attempt {n} failed, retrying: {msg}"
         ),
+        stop=tracker.stop,
     )
 
 
@@ -259,6 +261,7 @@ def transition_clips(
                     workdir=pair_dir,
                     timeout_s=GENERATION_TIMEOUT_S,
                     force=config.forced(first.id),
+                    should_stop=tracker.stop,
                 )
 
             finished = [0]
@@ -286,6 +289,7 @@ def transition_clips(
                 max_workers=provider.max_concurrency,
                 retry=ITEM_RETRY,
                 on_done=on_done,
+                stop=tracker.stop,
             )
         clips = load_project(app_db, project_id).clips
         return dg.MaterializeResult(

@@ -185,7 +185,9 @@ def cancel(
 ) -> None:
     """Stop the run, cancel in-flight provider requests and mark it canceled."""
     with Wiring.guard() as wiring:
-        canceled = control.cancel(wiring.db, wiring.provider, wiring.instance, row_id)
+        canceled = control.cancel(
+            wiring.db, wiring.provider, wiring.instance, row_id, wiring.webhooks
+        )
         err_console.print(f"canceled {row_id} ({len(canceled)} provider requests stopped)")
         emit(wiring.status(row_id), as_json)
 

@@ -17,6 +17,7 @@ from resources.errors import StudioError
 from resources.provider.base import ProviderResource
 from resources.repository import rows
 from resources.storage import StorageResource
+from resources.webhooks import WebhookResource
 from studio_assets import launching, submission
 from studio_assets import status as status_json
 from studio_assets.cli.output import fail
@@ -73,6 +74,12 @@ class Wiring:
 
         # Resolves dg.EnvVar fields (FAL_KEY) as Dagster would inside a run.
         return build_provider(self.settings).process_config_and_initialize()
+
+    @cached_property
+    def webhooks(self) -> WebhookResource:
+        from studio_assets.definitions import build_webhooks
+
+        return build_webhooks(self.settings).process_config_and_initialize()
 
     @cached_property
     def instance(self) -> dg.DagsterInstance:

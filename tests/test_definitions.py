@@ -54,6 +54,7 @@ def test_instance_config_limits_video_runs_and_retries_crashed_runs(tmp_path: Pa
     assert queue is not None
     limits = {(t["key"], t["value"]): t["limit"] for t in queue.tag_concurrency_limits}
     assert limits == {("studio/queue", "video"): 1, ("studio/queue", "image"): 4}
+    assert instance.run_coordinator.dequeue_interval_seconds == 1  # type: ignore[attr-defined]
     assert instance.run_monitoring_enabled
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
     assert not instance.run_retries_retry_on_asset_or_op_failure

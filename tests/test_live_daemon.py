@@ -28,7 +28,7 @@ from psycopg import sql
 
 from studio_assets.samples import room_photo
 from tests.dagster_processes import dagster_process, running_webserver
-from tests.fal_standin import FalStandin, Media, standin_env
+from tests.fal_standin import FAL_KEY, FalStandin, Media, standin_env
 from tests.peers import PG_ADMIN_DSN, _drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,6 +212,9 @@ def test_cancel_a_running_project_then_retry_buys_only_the_unfinished_clip(
     prompts = [str(job.input["prompt"]) for job in standin.jobs]
     assert len(prompts) == 3 and sum(HELD in p for p in prompts) == 2  # only kitchen again
     assert standin.running == []
+    # The key reached fal, and nothing else: not the daemon's, webserver's or runs' logs.
+    leaked = [f for f in tmp_path.rglob("*") if f.is_file() and FAL_KEY.encode() in f.read_bytes()]
+    assert leaked == []
 
 
 def _generating(env: dict[str, str], project_id: str, standin: FalStandin) -> bool:

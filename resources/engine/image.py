@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
@@ -114,6 +113,8 @@ def inpaint(source: Path, mask: Path, out: Path, *, mode: str = "remove", prompt
             (img.shape[1], img.shape[0]), Image.Resampling.NEAREST
         )
     region = np.asarray(gray) > 127
+    import cv2  # here: OpenCV costs every process ~0.2 s to import, and only inpainting uses it
+
     bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     radius = max(3, round(min(img.shape[:2]) / 100))
     filled = cv2.cvtColor(

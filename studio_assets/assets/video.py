@@ -1,6 +1,7 @@
 """Video clips (one per room) and AI transitions between rooms, fanned out per project."""
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -114,6 +115,43 @@ def video_clips(
         )
 
 
+Buy = Callable[[ledger.Slot, str, GenerationJob, str, Path], Outcome]
+
+
+def _buyer(
+    context: dg.AssetExecutionContext,
+    config: VideoRunConfig,
+    db: AppDatabase,
+    storage: StorageResource,
+    provider: ProviderResource,
+    project: VideoProject,
+    tracker: ProjectTracker,
+) -> Buy:
+    """`buy(slot, row_id, job, name, workdir)`: one clip or transition of this project, stored
+    under the project's `name` and paid for at most once (see `generate_once`)."""
+
+    def buy(
+        slot: ledger.Slot, row_id: str, job: GenerationJob, name: str, workdir: Path
+    ) -> Outcome:
+        return generate_once(
+            db=db,
+            slot=slot,
+            row_id=row_id,
+            provider=provider,
+            storage=storage,
+            job=job,
+            key=video_key(project.workspace_id, project.id, name),
+            owner=context.run.run_id,
+            workdir=workdir,
+            timeout_s=GENERATION_TIMEOUT_S,
+            force=config.forced(row_id),
+            on_update=lambda msg: context.log.info(f"{job.label}: {msg}"),
+            should_stop=tracker.stop,
+        )
+
+    return buy
+
+
 def _generate_clips(
     context: dg.AssetExecutionContext,
     config: VideoRunConfig,
@@ -125,6 +163,7 @@ def _generate_clips(
     workdir: Path,
 ) -> list[ItemResult[VideoClip, Outcome]]:
     row, clips = project.row, project.clips
+    buy = _buyer(context, config, db, storage, provider, row, tracker)
     labels = {c.id: c.room_label or room_label(c.room_type) for c in clips}
     next_label = {a.id: labels[b.id] for a, b in zip(clips, clips[1:], strict=False)}
 
@@ -152,21 +191,7 @@ def _generate_clips(
             width=FRAMES[row.aspect_ratio][0],
             height=FRAMES[row.aspect_ratio][1],
         )
-        return generate_once(
-            db=db,
-            slot=ledger.CLIP,
-            row_id=clip.id,
-            provider=provider,
-            storage=storage,
-            job=job,
-            key=video_key(row.workspace_id, row.id, f"clips/{clip.id}.mp4"),
-            owner=context.run.run_id,
-            workdir=clip_dir,
-            timeout_s=GENERATION_TIMEOUT_S,
-            force=config.forced(clip.id),
-            on_update=lambda msg: context.log.info(f"{job.label}: {msg}"),
-            should_stop=tracker.stop,
-        )
+        return buy(ledger.CLIP, clip.id, job, f"clips/{clip.id}.mp4", clip_dir)
 
     def on_done(result: ItemResult[VideoClip, Outcome]) -> None:
         if result.error is not None:
@@ -223,6 +248,7 @@ def transition_clips(
         tracker.report(
             "generating", TRANSITION_PROGRESS[0], f"Generating {len(pairs)} transitions…"
         )
+        buy = _buyer(context, config, app_db, storage, provider, row, tracker)
         with tempfile.TemporaryDirectory(prefix="studio-transitions-") as tmp:
             workdir = Path(tmp)
 
@@ -249,19 +275,8 @@ def transition_clips(
                     width=FRAMES[row.aspect_ratio][0],
                     height=FRAMES[row.aspect_ratio][1],
                 )
-                return generate_once(
-                    db=app_db,
-                    slot=ledger.TRANSITION,
-                    row_id=first.id,
-                    provider=provider,
-                    storage=storage,
-                    job=job,
-                    key=video_key(row.workspace_id, row.id, f"transitions/{first.id}.mp4"),
-                    owner=context.run.run_id,
-                    workdir=pair_dir,
-                    timeout_s=GENERATION_TIMEOUT_S,
-                    force=config.forced(first.id),
-                    should_stop=tracker.stop,
+                return buy(
+                    ledger.TRANSITION, first.id, job, f"transitions/{first.id}.mp4", pair_dir
                 )
 
             finished = [0]

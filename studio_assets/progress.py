@@ -32,7 +32,9 @@ class Tracker:
     """Asked by the row's generations: the run is being terminated or the row was canceled."""
 
     def __post_init__(self) -> None:
-        self.stop = StopSignal(self.db, self.kind, self.row_id)
+        self.stop = StopSignal(
+            self.db, self.kind, self.row_id, self.context.instance, self.context.run.run_id
+        )
 
     def report(
         self,
@@ -42,10 +44,11 @@ class Tracker:
         cost_cents: int | None = None,
         **row_values: object,
     ) -> None:
+        if why := self.stop.reason():
+            self.stop.set()
+            raise dg.Failure(description=why, allow_retries=False)
         model = rows.model_for(self.kind)
         with self.db.session() as session:
-            if rows.get(session, model, self.row_id).status == "canceled":
-                raise dg.Failure(description="canceled by an operator", allow_retries=False)
             rows.progress(session, model, self.row_id, step, percent, label, **row_values)
         tags = {"studio/step": step, "studio/progress": str(percent)}
         if cost_cents is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import dagster as dg
 import pytest
 
 from resources.errors import StudioError
@@ -67,6 +68,27 @@ def test_cancel_during_a_generation_stops_the_run_without_buying_more(
     with studio.db.session() as session:
         first = ledger.read(session, ledger.CLIP, clips(studio, project_id)[0].id)
     assert first.status == "failed"  # its request is gone: a retry submits it anew
+
+
+def test_a_run_terminated_from_dagit_stops_buying_too(sqlite_studio: Studio) -> None:
+    """No `studio cancel`: the run alone is terminated; its generations stop all the same."""
+    studio = sqlite_studio
+    project_id = make_project(studio, ("exterior", "kitchen"), seamless=(), music=False)
+    provider = fake(latency_s=120.0, max_concurrency=1)
+    log = journal(provider.journal_name)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(run, studio, project_id, provider)
+        deadline = time.monotonic() + 60
+        while not log.waits and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (live,) = studio.instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+
+        studio.instance.report_run_canceling(live)  # what Dagit's "Terminate" records
+
+        result = running.result(timeout=30)
+    assert not result.success
+    assert log.submits == ["clip 1 (exterior)"] and log.cancels == log.waits
+    assert studio.instance.get_run_by_id(live.run_id).status == dg.DagsterRunStatus.CANCELED
 
 
 def test_retry_refuses_a_running_or_completed_project(sqlite_studio: Studio) -> None:

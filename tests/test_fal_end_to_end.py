@@ -1,8 +1,9 @@
 """Production shape end to end: Fal (stand-in) + S3 (local server) + Postgres for both stores.
 
 A 3-clip project with one seamless transition runs twice: the stand-in sees exactly the
-3 clips and the 1 transition, and nothing at all on the re-run. Inputs reach fal as presigned
-S3 URLs — no photo is downloaded and re-uploaded.
+3 clips and the 1 transition, and nothing at all on the re-run. An enhancement and an
+inpainting run the same way. Inputs reach fal as presigned S3 URLs — no photo is downloaded
+and re-uploaded.
 """
 
 from __future__ import annotations
@@ -10,29 +11,76 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from resources.database import AppDatabase
+from resources.models import ImageGeneration
 from resources.provider.fal import FalProvider
+from resources.repository import rows
 from resources.storage import S3Storage
-from studio_assets import status
-from studio_assets.pricing import KLING_I2V
+from studio_assets import status, submission
+from studio_assets.assets.images import enhanced_image, inpainted_image
+from studio_assets.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT
+from studio_assets.samples import object_and_mask, room_photo
+from studio_assets.validation import EnhanceSpec, InpaintSpec
 from tests.fal_standin import FAL_KEY, FalStandin
 from tests.projects import make_project, project, run
 from tests.studio_fixtures import Studio
 
 
-def test_a_project_on_fal_s3_and_postgres_is_bought_once(
+@pytest.fixture
+def production(
     standin: FalStandin,
     pg_app_url: str,
     pg_dagster_instance: dg.DagsterInstance,
     s3_server: str,
     s3_bucket: str,
     tmp_path: Path,
-    caplog,
-) -> None:
+) -> Studio:
     provider = FalProvider(fal_key=FAL_KEY, poll_interval_s=1.0, fetch_allow_hosts="127.0.0.1")
     storage = S3Storage(bucket=s3_bucket, prefix="prod", endpoint_url=s3_server)
-    studio = Studio(AppDatabase(url=pg_app_url), storage, provider, pg_dagster_instance, tmp_path)
+    return Studio(AppDatabase(url=pg_app_url), storage, provider, pg_dagster_instance, tmp_path)
+
+
+def test_images_on_fal_s3_and_postgres_are_bought_once(
+    production: Studio, standin: FalStandin, s3_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    studio = production
+    photo = room_photo(studio.tmp / "room.jpg", "bedroom", (480, 270))
+    object_and_mask(photo, mask := studio.tmp / "mask.png", (200, 150, 260, 200))
+    enhanced = submission.submit_enhance(studio.db, studio.storage, EnhanceSpec(image=str(photo)))
+    edited = submission.submit_inpaint(
+        studio.db, studio.storage, InpaintSpec(image=str(photo), mask=str(mask), mode="remove")
+    )
+
+    for _ in range(2):  # the second time, as an operator re-materializing them
+        assert studio.materialize([enhanced_image], "images", enhanced).success
+        assert studio.materialize([inpainted_image], "image_edits", edited).success
+
+    assert [j.model for j in standin.jobs] == [NANO_BANANA_EDIT, QWEN_INPAINT]
+    for job in standin.jobs:
+        assert len(job.input_urls) == (2 if job.model == QWEN_INPAINT else 1)  # + the mask
+        for url in job.input_urls:
+            assert url.startswith(s3_server) and "X-Amz-Signature" in url
+    assert not standin.uploads
+    with studio.db.session() as session:
+        rows_by_id = {i: rows.get(session, ImageGeneration, i) for i in (enhanced, edited)}
+    assert {i: (r.status, r.cost_cents) for i, r in rows_by_id.items()} == {
+        enhanced: ("completed", 15),
+        edited: ("completed", 3),
+    }
+    assert all(r.result_image_url.startswith("s3://") for r in rows_by_id.values())
+    assert FAL_KEY not in caplog.text
+
+
+def test_a_project_on_fal_s3_and_postgres_is_bought_once(
+    production: Studio,
+    standin: FalStandin,
+    s3_server: str,
+    s3_bucket: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    studio = production
     project_id = make_project(studio, ("exterior", "living-room", "kitchen"), seamless=(0,))
 
     assert run(studio, project_id).success
@@ -47,9 +95,8 @@ def test_a_project_on_fal_s3_and_postgres_is_bought_once(
     done = project(studio, project_id)
     assert done.status == "completed" and done.actual_cost == done.estimated_cost == 3 * 70 + 35
     assert done.final_video_url.startswith(f"s3://{s3_bucket}/prod/")
-    assert status.video_status(studio.db, storage, project_id)["output"]["video_url"].startswith(
-        "http"
-    )
+    output = status.video_status(studio.db, studio.storage, project_id)["output"]
+    assert output["video_url"].startswith("http")  # presigned
 
     assert run(studio, project_id).success  # an operator re-materializes it
     assert len(standin.jobs) == 4  # nothing bought again

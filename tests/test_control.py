@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 import dagster as dg
 import pytest
@@ -12,7 +14,7 @@ from resources.errors import StudioError
 from resources.repository import ledger
 from studio_assets import control
 from studio_assets.assets.video import video_clips
-from tests.fakes import fake, journal
+from tests.fakes import FakeProvider, fake, journal
 from tests.projects import clips, make_project, project, run
 from tests.studio_fixtures import Studio
 
@@ -44,6 +46,21 @@ def test_cancel_stops_in_flight_requests_and_retry_reuses_finished_clips(
     assert project(studio, project_id).completed_clip_count == 3
 
 
+@contextmanager
+def generating(
+    studio: Studio, project_id: str, provider: FakeProvider
+) -> Iterator[Future[dg.ExecuteInProcessResult]]:
+    """The project's run, in a thread, once its first request is in flight at the provider."""
+    log = journal(provider.journal_name)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(run, studio, project_id, provider)
+        deadline = time.monotonic() + 60
+        while not log.waits and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert log.waits, "the run never started a generation"
+        yield running
+
+
 def test_cancel_during_a_generation_stops_the_run_without_buying_more(
     sqlite_studio: Studio,
 ) -> None:
@@ -51,11 +68,7 @@ def test_cancel_during_a_generation_stops_the_run_without_buying_more(
     project_id = make_project(studio, ("exterior", "kitchen", "bedroom"), seamless=(), music=False)
     provider = fake(latency_s=120.0, max_concurrency=1)  # the first clip takes two minutes
     log = journal(provider.journal_name)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        running = pool.submit(run, studio, project_id, provider)
-        deadline = time.monotonic() + 60
-        while not log.waits and time.monotonic() < deadline:
-            time.sleep(0.1)
+    with generating(studio, project_id, provider) as running:
         in_flight = log.waits[0]
 
         control.cancel(studio.db, provider, studio.instance, project_id)
@@ -76,11 +89,7 @@ def test_a_run_terminated_from_dagit_stops_buying_too(sqlite_studio: Studio) -> 
     project_id = make_project(studio, ("exterior", "kitchen"), seamless=(), music=False)
     provider = fake(latency_s=120.0, max_concurrency=1)
     log = journal(provider.journal_name)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        running = pool.submit(run, studio, project_id, provider)
-        deadline = time.monotonic() + 60
-        while not log.waits and time.monotonic() < deadline:
-            time.sleep(0.1)
+    with generating(studio, project_id, provider) as running:
         (live,) = studio.instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
 
         studio.instance.report_run_canceling(live)  # what Dagit's "Terminate" records

@@ -36,6 +36,14 @@ class Canceled(ProviderError):
         super().__init__(message, retryable=False, request_gone=True)
 
 
+class Abandoned(ProviderError):
+    """The wait was given up (the run worker is stopping) but the request goes on: a retry
+    resumes it by its stored id."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
 class SubmitAmbiguous(ProviderError):
     """A submit failed after the provider may have accepted it: reconcile, never resubmit."""
 

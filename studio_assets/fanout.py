@@ -54,7 +54,7 @@ def run_with_retry(
         try:
             return ItemResult(item, work(item), None, attempt)
         except Exception as exc:
-            if attempt == retry.attempts or not retryable(exc) or stop():
+            if attempt == retry.attempts or not retryable(exc) or stop.is_set():
                 return ItemResult(item, None, user_message(exc), attempt)
             if on_retry:
                 on_retry(item, attempt, user_message(exc))
@@ -75,8 +75,9 @@ def fan_out(
 ) -> list[ItemResult[T, R]]:
     """Run `work` over `items`, at most `max_workers` at a time; `on_done` as each finishes.
 
-    When this thread is interrupted (Dagster terminating the run) or `on_done` raises, `stop`
-    is set so the items still running cancel their requests and return; then it re-raises.
+    When this thread is interrupted (Dagster stopping the run) or `on_done` raises, `stop` is
+    halted — the items still running cancel their requests if an operator asked for it, and
+    otherwise leave them running for a resumed run — and once they have returned it re-raises.
     """
     stop = stop or StopFlag()
     results: dict[int, ItemResult[T, R]] = {}
@@ -91,7 +92,7 @@ def fan_out(
                 on_done(result)
                 results[futures[future]] = result
         except BaseException:
-            stop.set()
+            stop.halt()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return [results[i] for i in range(len(items))]

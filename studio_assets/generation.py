@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
-
 from resources.database import AppDatabase
 from resources.errors import Canceled, InputRejected, ProviderError, SubmitAmbiguous
 from resources.provider.base import GenerationJob, ProgressCallback, ProviderResource, StopCheck
@@ -150,10 +148,4 @@ def _wait(
     except InputRejected as exc:
         with db.session() as session:
             ledger.failed(session, slot, row_id, str(exc))
-        raise
-    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
-        # The run is being terminated (Dagster interrupts its main thread): stop paying.
-        provider.cancel(request_id)
-        with db.session() as session:
-            ledger.failed(session, slot, row_id, f"run terminated; canceled {request_id}")
         raise

@@ -45,7 +45,7 @@ class Tracker:
         **row_values: object,
     ) -> None:
         if why := self.stop.reason():
-            self.stop.set()
+            self.stop.set()  # the fan-out's threads cancel their requests as the step ends
             raise dg.Failure(description=why, allow_retries=False)
         model = rows.model_for(self.kind)
         with self.db.session() as session:

@@ -1,10 +1,19 @@
-"""When work inside a run must stop: its run is being terminated, or an operator canceled its row.
+"""When work inside a run must stop, and whether its in-flight requests go with it.
 
-A `StopSignal` is asked by every generation of one row, from the fan-out's threads too; once it
-turns true nothing more is submitted and in-flight requests are canceled. The run's main thread
-sets it when Dagster interrupts it; otherwise it looks at the row and the run (at most every
-few seconds), so a `studio cancel` that could not reach the run still stops it, and a step that
-Dagster retries after terminating the run (its retry policy applies to interrupts) stops too.
+A `StopSignal` is asked by every generation of one row, from the fan-out's threads too. Two
+ways to stop:
+
+- **cancel** — an operator asked (`studio cancel` marked the row, or the run was terminated
+  from Dagit or GraphQL): nothing more is submitted and in-flight requests are canceled.
+- **abandon** — the run worker is going away for another reason (SIGTERM from Kubernetes,
+  which Dagster turns into the same interrupt, or a step failing around the fan-out): the
+  waits end but the requests go on, their slots stay `submitted`, and the resumed run picks
+  them up — paying once is worth more than stopping at once.
+
+The run's main thread decides when Dagster interrupts it (`halt`); otherwise the signal looks
+at the row and the run (at most every few seconds), so a `studio cancel` that could not reach
+the run still stops it, and a step that Dagster retries after terminating the run (its retry
+policy applies to interrupts) stops too.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import time
 import dagster as dg
 
 from resources.database import AppDatabase
+from resources.errors import Abandoned
 from resources.repository import rows
 
 CHECK_INTERVAL_S = 2.0
@@ -22,27 +32,46 @@ TERMINATING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
 
 
 class StopFlag:
-    """Set once, asked often, slept on: the fan-out's own stop."""
+    """Set once, asked often, slept on: the fan-out's own stop (it knows no operator)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._abandon = False
 
     def set(self) -> None:
+        """Stop, canceling in-flight requests."""
         self._event.set()
 
-    def __call__(self) -> bool:
-        """True once the work must stop (a `StopCheck`)."""
+    def abandon(self) -> None:
+        """Stop waiting, leaving in-flight requests to a resumed run."""
+        if not self._event.is_set():
+            self._abandon = True
+            self._event.set()
+
+    def halt(self) -> None:
+        """The run's main thread is leaving the fan-out: nobody asked to cancel, so abandon."""
+        self.abandon()
+
+    def is_set(self) -> bool:
         return self._event.is_set()
+
+    def __call__(self) -> bool:
+        """A `StopCheck`: true to cancel; raises `Abandoned` to stop waiting without it."""
+        if not self._event.is_set():
+            return False
+        if self._abandon:
+            raise Abandoned("the run worker is stopping; the request goes on for a resumed run")
+        return True
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to `seconds`, waking early when told to stop; whether to stop."""
         self._event.wait(seconds)
-        return self()
+        return self.is_set()
 
 
 class StopSignal(StopFlag):
-    """A `StopFlag` that also turns true when the row is `canceled` or the run is being
-    terminated (from Dagit, say), looked up at most every `CHECK_INTERVAL_S`."""
+    """A `StopFlag` that cancels when the row is `canceled` or the run is being terminated,
+    looked up at most every `CHECK_INTERVAL_S`."""
 
     def __init__(
         self,
@@ -57,18 +86,24 @@ class StopSignal(StopFlag):
         self._instance, self._run_id = instance, run_id
         self._checked_at = float("-inf")
 
+    def halt(self) -> None:
+        """Cancel if an operator asked for it (looked up now), else abandon."""
+        if self.reason():
+            self.set()
+        else:
+            self.abandon()
+
     def __call__(self) -> bool:
-        if self._event.is_set():
-            return True
-        now = time.monotonic()
-        if now - self._checked_at >= CHECK_INTERVAL_S:
-            self._checked_at = now
-            if self.reason():
-                self._event.set()
-        return self._event.is_set()
+        if not self._event.is_set():
+            now = time.monotonic()
+            if now - self._checked_at >= CHECK_INTERVAL_S:
+                self._checked_at = now
+                if self.reason():
+                    self.set()
+        return super().__call__()
 
     def reason(self) -> str | None:
-        """Why the work must stop, looked up now; None when it may go on."""
+        """Why an operator stopped the work, looked up now; None when nobody did."""
         with self._db.session() as session:
             if rows.get(session, self._model, self._row_id).status == "canceled":
                 return "canceled by an operator"

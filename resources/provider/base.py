@@ -60,7 +60,8 @@ class GenerationResult:
 
 ProgressCallback = Callable[[str], None]
 StopCheck = Callable[[], bool]
-"""Asked while waiting: true when the work must stop (its run is ending, its row canceled)."""
+"""Asked while waiting: true when the request must be canceled (an operator stopped the work);
+it raises `Abandoned` when the wait must end but the request go on (see studio_assets.stopping)."""
 
 
 class ProviderResource(dg.ConfigurableResource, ABC):

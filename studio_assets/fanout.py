@@ -46,10 +46,9 @@ def run_with_retry(
     work: Callable[[T], R],
     item: T,
     retry: ItemRetry,
-    on_retry: Callable[[T, int, str], None] | None = None,
-    stop: StopFlag | None = None,
+    on_retry: Callable[[T, int, str], None] | None,
+    stop: StopFlag,
 ) -> ItemResult[T, R]:
-    stop = stop or StopFlag()
     for attempt in range(1, retry.attempts + 1):
         try:
             return ItemResult(item, work(item), None, attempt)

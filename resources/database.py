@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
+from pydantic import Field
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -54,6 +62,9 @@ class AppDatabase(dg.ConfigurableResource):
     """The property app's database (SQLite by default, Postgres in production)."""
 
     url: str
+    outage_patience_s: float = Field(
+        default=120.0, ge=0, description="how long a write that must land waits for the DB"
+    )
 
     @property
     def engine(self) -> Engine:
@@ -67,3 +78,30 @@ class AppDatabase(dg.ConfigurableResource):
 
     def upgrade(self) -> None:
         upgrade(self.url)
+
+    def patiently(self, work: Callable[[Session], T], patience_s: float | None = None) -> T:
+        """Run `work` in a transaction, retrying it while the database is unreachable.
+
+        For the writes that must not be lost (a paid request's id, a finished result): an
+        outage shorter than `patience_s` (default `outage_patience_s`) only delays them.
+        Anything other than a lost or refused connection is raised at once."""
+        deadline = time.monotonic() + (self.outage_patience_s if patience_s is None else patience_s)
+        delay = 0.25
+        while True:
+            try:
+                with self.session() as session:
+                    return work(session)
+            except (OperationalError, InterfaceError, DBAPIError) as exc:
+                if not is_outage(exc) or time.monotonic() + delay > deadline:
+                    raise
+                log.warning(f"app DB unreachable ({type(exc.orig).__name__}); retrying")
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached (rather than refusing the SQL)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        # SQLite reports schema mistakes as OperationalError too; those are no outage.
+        return not any(word in str(exc.orig) for word in ("no such", "syntax error"))
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -49,3 +49,19 @@ class SubmitAmbiguous(ProviderError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, retryable=False)
+
+
+class NeedsForce(ProviderError):
+    """The slot may already be paid for (an ambiguous submit nobody could reconcile, a job
+    canceled at our deadline): only an explicit `force` buys it again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class RequestStuck(ProviderError):
+    """The provider kept a job running past our deadline; we canceled it. It may have been
+    billed, so it is not bought again unless forced."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False, request_gone=True)

@@ -91,6 +91,8 @@ class VideoClip(Base, Timestamps):
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submit_token: Mapped[str | None] = mapped_column(String(64))
+    submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     clip_url: Mapped[str | None] = mapped_column(Text)
     provider_request_id: Mapped[str | None] = mapped_column(Text)
     cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -98,6 +100,8 @@ class VideoClip(Base, Timestamps):
     transition_status: Mapped[str | None] = mapped_column(String(16))
     transition_lease_owner: Mapped[str | None] = mapped_column(String(64))
     transition_lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    transition_submit_token: Mapped[str | None] = mapped_column(String(64))
+    transition_submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     transition_clip_url: Mapped[str | None] = mapped_column(Text)
     transition_request_id: Mapped[str | None] = mapped_column(Text)
     transition_cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -123,6 +127,8 @@ class ImageGeneration(Base, Submittable):
     provider_request_id: Mapped[str | None] = mapped_column(Text)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submit_token: Mapped[str | None] = mapped_column(String(64))
+    submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     request_status: Mapped[str] = mapped_column(
         String(16), default="pending", server_default="pending"
     )

@@ -1,24 +1,49 @@
 """Buying a generation at most once: claim → submit → store the request id → wait → store.
 
-Every asset that pays a provider goes through `generate_once`. A re-run (step retry, run
-retry after a crash, a manual re-materialization) reuses a finished result whose media is still
-in storage, resumes waiting on a stored request id, and submits only what was never submitted.
+Every asset that pays a provider goes through `generate_once`, which moves the slot through
+`resources.repository.ledger`'s state machine. A re-run (step retry, run retry after a crash, a
+manual re-materialization) reuses a finished result whose media is still in storage, resumes
+waiting on a stored request id, reconciles a submit whose id was never stored, and submits only
+what was never submitted.
+
+The window between the provider accepting a job and our storing its id is closed three ways:
+the id is journaled in storage at once, the DB write is retried across an outage
+(`AppDatabase.outage_patience_s`), and a slot left `submitting` by a dead holder becomes
+`ambiguous` and is looked up by its submit token instead of being submitted again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from resources.database import AppDatabase
-from resources.errors import Canceled, InputRejected, ProviderError, SubmitAmbiguous
-from resources.provider.base import GenerationJob, ProgressCallback, ProviderResource, StopCheck
+from resources.errors import (
+    Abandoned,
+    Canceled,
+    InputRejected,
+    NeedsForce,
+    ProviderError,
+    RequestStuck,
+    SubmitAmbiguous,
+)
+from resources.provider.base import (
+    GenerationJob,
+    GenerationResult,
+    ProgressCallback,
+    ProviderResource,
+    StopCheck,
+)
 from resources.repository import ledger
+from resources.repository.ledger import SlotState, SlotStatus
 from resources.storage import StorageResource
+from studio_assets import submit_journal
 
 SUBMIT_LEASE_S = 180.0
+"""Covers one submit call plus the patient store of its id; past it the slot is ambiguous."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +58,26 @@ class Outcome:
     @property
     def bought_now(self) -> bool:
         return self.how != "reused"
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """One slot's generation and everything needed to buy it."""
+
+    db: AppDatabase
+    slot: ledger.Slot
+    row_id: str
+    provider: ProviderResource
+    storage: StorageResource
+    job: GenerationJob
+    owner: str
+
+    def read(self) -> SlotState:
+        return self.db.patiently(lambda s: ledger.read(s, self.slot, self.row_id))
+
+    def move(self, move: Callable[..., bool], *args: object) -> bool:
+        """One ledger move, retried across a DB outage."""
+        return self.db.patiently(lambda s: move(s, self.slot, self.row_id, *args))
 
 
 def generate_once(
@@ -57,95 +102,128 @@ def generate_once(
     `should_stop` is asked before submitting and while waiting: once it is true nothing more
     is bought and an in-flight request is canceled (`Canceled`)."""
     started = time.monotonic()
-    with db.session() as session:
-        if force:
-            ledger.reset(session, slot, row_id)
-        state = ledger.read(session, slot, row_id)
+    buy = Purchase(db, slot, row_id, provider, storage, job, owner)
+    if force:
+        buy.move(ledger.reset)
+    state = _settle(buy, buy.read())
     model = provider.model_for(job.kind)
-    if state.status == "completed" and state.url and storage.exists(state.url):
+    if state.status is SlotStatus.COMPLETED and state.url and storage.exists(state.url):
         return Outcome(state.url, state.cost_cents, state.request_id, model, "reused", 0.0)
-    if state.status == "ambiguous":
-        raise InputRejected(
-            f"{job.label}: an earlier submit may have been accepted by the provider without "
-            f"our learning its id ({state.error}); reconcile it, or re-run with force"
-        )
-    if state.status == "submitted" and state.request_id:
+    if state.status is SlotStatus.SUBMITTED and state.request_id:
         request_id, how = state.request_id, "resumed"
     elif should_stop and should_stop():
         raise Canceled(f"{job.label}: stopped before submitting; nothing was bought")
     else:
-        request_id, how = _submit(db, slot, row_id, provider, job, owner), "generated"
-    result = _wait(
-        db, slot, row_id, provider, job, request_id, workdir, timeout_s, on_update, should_stop
-    )
+        request_id, how = _submit(buy), "generated"
+    result = _wait(buy, request_id, workdir, timeout_s, on_update, should_stop)
     if on_stage:
         on_stage("saving")
     uri = storage.put_file(key, result.path, result.content_type)
-    with db.session() as session:
-        if not ledger.completed(session, slot, row_id, uri, result.cost_cents):
-            state = ledger.read(session, slot, row_id)  # another executor finished first
-            uri = state.url or uri
+    if not buy.move(ledger.completed, uri, result.cost_cents):
+        uri = buy.read().url or uri  # another executor of the same request finished first
     return Outcome(
         uri, result.cost_cents, request_id, result.model, how, time.monotonic() - started
     )
 
 
-def _submit(
-    db: AppDatabase,
-    slot: ledger.Slot,
-    row_id: str,
-    provider: ProviderResource,
-    job: GenerationJob,
-    owner: str,
-) -> str:
-    with db.session() as session:
-        if not ledger.claim(session, slot, row_id, owner, SUBMIT_LEASE_S):
-            raise ProviderError(
-                f"{job.label}: another run is submitting it right now", retryable=True
-            )
+def _settle(buy: Purchase, state: SlotState) -> SlotState:
+    """Resolve what an earlier attempt left behind before anything is bought."""
+    label = buy.job.label
+    if state.status is SlotStatus.SUBMITTING:
+        if not state.lease_expired:
+            raise ProviderError(f"{label}: another run is submitting it right now", retryable=True)
+        buy.move(ledger.expire_submitting)
+        state = buy.read()
+    if state.status is SlotStatus.AMBIGUOUS:
+        state = _reconcile(buy, state)
+    if state.status is SlotStatus.HELD:
+        raise NeedsForce(f"{label}: {state.error}")
+    return state
+
+
+def _reconcile(buy: Purchase, state: SlotState) -> SlotState:
+    """An ambiguous slot: find the request the provider may have accepted, by submit token."""
+    found = submit_journal.lookup(buy.storage, state.token) if state.token else None
+    if found:
+        buy.move(ledger.reconciled, found)
+    elif buy.provider.resubmit_is_free:
+        buy.move(ledger.reconciled, None)  # nothing can have been billed: submit, once
+    else:
+        started = state.submit_started_at
+        when = f"{started:%Y-%m-%d %H:%M:%S} UTC" if started else "an unknown time"
+        raise NeedsForce(
+            f"{buy.job.label}: {state.error}. The provider may have accepted a job submitted at "
+            f"{when} (submit token {state.token}) whose request id was never stored, and no "
+            f"record of it was found. Check {buy.provider.name}'s request history for "
+            f"{buy.provider.model_for(buy.job.kind)} around that time; re-run with force to "
+            "buy it again"
+        )
+    return buy.read()
+
+
+def _submit(buy: Purchase) -> str:
+    token = buy.db.patiently(
+        lambda s: ledger.claim(s, buy.slot, buy.row_id, buy.owner, SUBMIT_LEASE_S)
+    )
+    if token is None:
+        raise ProviderError(f"{buy.job.label}: another run took it first", retryable=True)
     try:
-        request_id = provider.submit(job)
+        request_id = buy.provider.submit(dataclasses.replace(buy.job, submit_token=token))
     except SubmitAmbiguous as exc:
-        with db.session() as session:
-            ledger.failed(session, slot, row_id, str(exc), ambiguous=True)
+        buy.move(ledger.ambiguous, str(exc))
         raise
     except Exception as exc:
-        with db.session() as session:
-            ledger.failed(session, slot, row_id, str(exc))
+        buy.move(ledger.not_taken, token, str(exc))
         raise
-    with db.session() as session:
-        stored = ledger.submitted(session, slot, row_id, owner, request_id)
-    if not stored:
-        # Our lease expired mid-submit and another executor took the slot: stop our request
-        # rather than pay for two.
-        provider.cancel(request_id)
+    journaled = submit_journal.record(buy.storage, token, request_id)
+    try:
+        stored = buy.move(ledger.submitted, token, request_id)
+    except Exception as exc:
+        kept = "kept in the submit journal" if journaled else "kept nowhere"
         raise ProviderError(
-            f"{job.label}: lost the submit lease; canceled request {request_id}", retryable=True
+            f"{buy.job.label}: the app DB did not take request {request_id} ({kept}); the "
+            "next attempt reconciles it",
+            retryable=journaled,
+        ) from exc
+    if not stored and buy.read().request_id != request_id:
+        # Someone else reconciled or reset the slot meanwhile: stop our request rather than
+        # pay for two.
+        buy.provider.cancel(request_id)
+        raise ProviderError(
+            f"{buy.job.label}: lost the slot while submitting; canceled request {request_id}",
+            retryable=True,
         )
+    if journaled:
+        submit_journal.forget(buy.storage, token)
     return request_id
 
 
 def _wait(
-    db: AppDatabase,
-    slot: ledger.Slot,
-    row_id: str,
-    provider: ProviderResource,
-    job: GenerationJob,
+    buy: Purchase,
     request_id: str,
     workdir: Path,
     timeout_s: float,
     on_update: ProgressCallback | None,
     should_stop: StopCheck | None,
-):  # type: ignore[no-untyped-def]
+) -> GenerationResult:
     try:
-        return provider.wait(request_id, job, workdir, timeout_s, on_update, should_stop)
-    except ProviderError as exc:
-        # A live request stays `submitted` so the retry resumes it instead of paying again.
-        if exc.request_gone or not exc.retryable:
-            with db.session() as session:
-                ledger.failed(session, slot, row_id, str(exc))
+        return buy.provider.wait(request_id, buy.job, workdir, timeout_s, on_update, should_stop)
+    except Abandoned:
+        raise  # the request goes on: the slot stays `submitted` for the resumed run
+    except Canceled as exc:
+        buy.move(ledger.canceled, str(exc))
         raise
-    except InputRejected as exc:
-        with db.session() as session:
-            ledger.failed(session, slot, row_id, str(exc))
+    except RequestStuck as exc:
+        buy.move(ledger.held, str(exc))
+        raise
+    except InputRejected as exc:  # the provider refused the job: nothing was billed
+        buy.move(ledger.gone, request_id, str(exc))
+        raise
+    except ProviderError as exc:
+        # A job the provider failed (and did not bill) may be bought anew; anything else —
+        # a poll that failed, a result we could not download — keeps the request to resume.
+        if exc.request_gone:
+            buy.move(ledger.gone, request_id, str(exc))
+        else:
+            buy.move(ledger.note_error, str(exc))
         raise

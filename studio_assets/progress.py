@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dagster as dg
+from sqlalchemy.exc import SQLAlchemyError
 
-from resources.database import AppDatabase
+from resources.database import AppDatabase, is_outage
 from resources.repository import rows
 from studio_assets.stopping import StopSignal
 
@@ -48,8 +49,14 @@ class Tracker:
             self.stop.set()  # the fan-out's threads cancel their requests as the step ends
             raise dg.Failure(description=why, allow_retries=False)
         model = rows.model_for(self.kind)
-        with self.db.session() as session:
-            rows.progress(session, model, self.row_id, step, percent, label, **row_values)
+        try:
+            with self.db.session() as session:
+                rows.progress(session, model, self.row_id, step, percent, label, **row_values)
+        except SQLAlchemyError as exc:
+            if not is_outage(exc):
+                raise
+            # Progress is shown, not kept: a DB blip loses one report, never the run.
+            self.context.log.warning(f"progress of {self.row_id} not recorded: app DB unreachable")
         tags = {"studio/step": step, "studio/progress": str(percent)}
         if cost_cents is not None:
             tags["studio/cost_cents"] = str(cost_cents)

@@ -22,8 +22,9 @@ import threading
 import time
 
 import dagster as dg
+from sqlalchemy.exc import SQLAlchemyError
 
-from resources.database import AppDatabase
+from resources.database import AppDatabase, is_outage
 from resources.errors import Abandoned
 from resources.repository import rows
 
@@ -103,10 +104,16 @@ class StopSignal(StopFlag):
         return super().__call__()
 
     def reason(self) -> str | None:
-        """Why an operator stopped the work, looked up now; None when nobody did."""
-        with self._db.session() as session:
-            if rows.get(session, self._model, self._row_id).status == "canceled":
-                return "canceled by an operator"
+        """Why an operator stopped the work, looked up now; None when nobody did (or the app DB
+        cannot say right now: a DB blip must not stop paid work)."""
+        try:
+            with self._db.session() as session:
+                if rows.get(session, self._model, self._row_id).status == "canceled":
+                    return "canceled by an operator"
+        except SQLAlchemyError as exc:
+            if not is_outage(exc):
+                raise
+            dg.get_dagster_logger().warning("app DB unreachable; cannot check for a cancel now")
         run = self._instance.get_run_by_id(self._run_id)
         if run is not None and run.status in TERMINATING:
             return "the run is being terminated"

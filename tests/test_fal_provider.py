@@ -21,7 +21,13 @@ import fal_client.client as fal_client_module
 import pytest
 from PIL import Image
 
-from resources.errors import InputRejected, ProviderError, StudioError, SubmitAmbiguous
+from resources.errors import (
+    InputRejected,
+    ProviderError,
+    RequestStuck,
+    StudioError,
+    SubmitAmbiguous,
+)
 from resources.ffmpeg import probe
 from resources.provider.base import GenerationJob, GenerationResult, Kind, MediaInput
 from resources.provider.fal import FalProvider, GuardedSyncClient, RequestFailed, split_request_id
@@ -302,11 +308,12 @@ def test_stuck_request_is_canceled_at_our_deadline(
     request_id = fal.submit(clip_job(photo))
     started = time.monotonic()
 
-    with pytest.raises(RequestFailed, match=r"did not finish within 2 s; canceled") as raised:
+    with pytest.raises(RequestStuck, match=r"did not finish within 2 s; canceled") as raised:
         fal.wait(request_id, clip_job(photo), workdir, timeout_s=2)
 
     assert time.monotonic() - started < 5
-    assert raised.value.retryable
+    assert not raised.value.retryable, "a stuck job may be billed: never bought again by a retry"
+    assert "re-run with force" in str(raised.value)
     assert standin.cancels == [fal_id(request_id)] and len(standin.jobs) == 1
     assert 2 <= standin.jobs[0].polls <= 4
 

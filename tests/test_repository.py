@@ -247,91 +247,142 @@ def state(
         return ledger.read(session, slot, row_id)
 
 
+def claim(
+    db: AppDatabase, owner: str, lease_s: float = 180, slot: ledger.Slot = ledger.CLIP
+) -> str:
+    token = ledger_call(db, ledger.claim, slot, CLIP_ID, owner, lease_s)
+    assert isinstance(token, str), f"{owner} could not claim"
+    return token
+
+
+def status(db: AppDatabase, slot: ledger.Slot = ledger.CLIP) -> str:
+    return state(db, slot).status
+
+
 def test_claim_first_owner_wins(clip_db: AppDatabase) -> None:
-    """A live lease keeps other owners out; its own holder (a step retry) may take it again."""
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
-    assert not ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
-    assert not ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
-    assert state(clip_db).status == "submitting"
+    """A live lease keeps everyone out, its own holder too: a step retry that finds its own
+    `submitting` slot cannot know whether its submit was accepted."""
+    claim(clip_db, "run-a")
+    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180) is None
+    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180) is None
+    assert status(clip_db) == "submitting"
 
 
 def test_note_error_keeps_a_live_request(clip_db: AppDatabase) -> None:
-    ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
-    ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, "run-a", "req-1")
+    token = claim(clip_db, "run-a")
+    ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, token, "req-1")
     ledger_call(clip_db, ledger.note_error, ledger.CLIP, CLIP_ID, "poll timed out")
-    assert state(clip_db) == ledger.SlotState("submitted", "req-1", None, 0, "poll timed out")
+    now = state(clip_db)
+    assert (now.status, now.request_id, now.error) == ("submitted", "req-1", "poll timed out")
 
 
-def test_expired_submitting_lease_can_be_reclaimed(clip_db: AppDatabase) -> None:
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "dead-run", -1)
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
-    assert not ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, "dead-run", "req-x")
-    assert ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, "run-b", "req-1")
-    assert (state(clip_db).status, state(clip_db).request_id) == ("submitted", "req-1")
+def test_expired_submitting_slot_becomes_ambiguous_never_claimable(clip_db: AppDatabase) -> None:
+    """The holder died between submit and store: the slot is reconciled, never resubmitted."""
+    token = claim(clip_db, "dead-run", lease_s=-1)
+    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180) is None
+    assert ledger_call(clip_db, ledger.expire_submitting, ledger.CLIP, CLIP_ID)
+    assert status(clip_db) == "ambiguous" and state(clip_db).token == token
+    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180) is None
+    # The dead holder's id, found later (journal), is stored by its token.
+    assert ledger_call(clip_db, ledger.reconciled, ledger.CLIP, CLIP_ID, "req-1")
+    assert (status(clip_db), state(clip_db).request_id) == ("submitted", "req-1")
+
+
+def test_live_submitting_lease_does_not_expire(clip_db: AppDatabase) -> None:
+    claim(clip_db, "run-a")
+    assert not ledger_call(clip_db, ledger.expire_submitting, ledger.CLIP, CLIP_ID)
+    assert status(clip_db) == "submitting"
+
+
+def test_late_store_by_token_after_lease_expiry(clip_db: AppDatabase) -> None:
+    """The id stored after a long DB outage still lands: it is keyed by the submit token."""
+    token = claim(clip_db, "run-a", lease_s=-1)
+    ledger_call(clip_db, ledger.expire_submitting, ledger.CLIP, CLIP_ID)
+    assert not ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, "other", "req-x")
+    assert ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, token, "req-1")
+    assert (status(clip_db), state(clip_db).request_id) == ("submitted", "req-1")
 
 
 def test_submitted_request_is_never_claimed_again(clip_db: AppDatabase) -> None:
     """Once a request id is stored, even an expired lease cannot lead to a second purchase."""
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", -1)
-    assert ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, "run-a", "req-1")
-    assert not ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
+    token = claim(clip_db, "run-a", lease_s=-1)
+    assert ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, token, "req-1")
+    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180) is None
+    assert not ledger_call(clip_db, ledger.expire_submitting, ledger.CLIP, CLIP_ID)
     assert state(clip_db).request_id == "req-1"
 
 
 def test_completed_first_wins(clip_db: AppDatabase) -> None:
     assert not ledger_call(clip_db, ledger.completed, ledger.CLIP, CLIP_ID, "s3://b/x.mp4", 35)
-    ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
-    ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, "run-a", "req-1")
+    token = claim(clip_db, "run-a")
+    ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, token, "req-1")
     assert ledger_call(clip_db, ledger.completed, ledger.CLIP, CLIP_ID, "s3://b/first.mp4", 35)
     assert not ledger_call(clip_db, ledger.completed, ledger.CLIP, CLIP_ID, "s3://b/2nd.mp4", 70)
-    assert not ledger_call(clip_db, ledger.failed, ledger.CLIP, CLIP_ID, "late error")
-    assert not ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
+    assert not ledger_call(clip_db, ledger.gone, ledger.CLIP, CLIP_ID, "req-1", "late error")
+    ledger_call(clip_db, ledger.give_up, ledger.CLIP, CLIP_ID, "late error")
+    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180) is None
     done = state(clip_db)
-    assert (done.status, done.url, done.cost_cents, done.error) == (
+    assert (done.status, done.url, done.cost_cents, done.error, done.request_id) == (
         "completed",
         "s3://b/first.mp4",
         35,
         None,
+        "req-1",
     )
-    assert done.request_id == "req-1"
 
 
-def test_ambiguous_failure_is_parked_until_reset(clip_db: AppDatabase) -> None:
-    ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
-    assert ledger_call(
-        clip_db, ledger.failed, ledger.CLIP, CLIP_ID, "submit timed out", ambiguous=True
-    )
+@pytest.mark.parametrize("parking", ["ambiguous", "held"])
+def test_maybe_paid_slots_are_parked_until_reset(clip_db: AppDatabase, parking: str) -> None:
+    token = claim(clip_db, "run-a")
+    if parking == "ambiguous":
+        assert ledger_call(clip_db, ledger.ambiguous, ledger.CLIP, CLIP_ID, "submit timed out")
+    else:
+        ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, token, "req-1")
+        assert ledger_call(clip_db, ledger.held, ledger.CLIP, CLIP_ID, "submit timed out")
     parked = state(clip_db)
-    assert (parked.status, parked.error) == ("ambiguous", "submit timed out")
-    assert not ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
+    assert (parked.status, parked.error) == (parking, "submit timed out")
+    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180) is None
+    ledger_call(clip_db, ledger.give_up, ledger.CLIP, CLIP_ID, "item failed")
+    assert status(clip_db) == parking
     ledger_call(clip_db, ledger.reset, ledger.CLIP, CLIP_ID)
-    assert state(clip_db) == ledger.SlotState("pending", None, None, 0, None)
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
+    assert (status(clip_db), state(clip_db).request_id) == ("pending", None)
+    claim(clip_db, "run-b")
 
 
-def test_plain_failure_can_be_claimed_again(clip_db: AppDatabase) -> None:
-    ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
-    ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, "run-a", "req-1")
-    assert ledger_call(clip_db, ledger.failed, ledger.CLIP, CLIP_ID, "x" * 3000)
+def test_provider_failure_can_be_claimed_again(clip_db: AppDatabase) -> None:
+    token = claim(clip_db, "run-a")
+    ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, token, "req-1")
+    assert not ledger_call(clip_db, ledger.gone, ledger.CLIP, CLIP_ID, "req-other", "x")
+    assert ledger_call(clip_db, ledger.gone, ledger.CLIP, CLIP_ID, "req-1", "x" * 3000)
     failed = state(clip_db)
     assert (failed.status, failed.request_id, len(failed.error or "")) == ("failed", None, 2000)
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-b", 180)
+    claim(clip_db, "run-b")
     assert state(clip_db).error is None
 
 
+def test_submit_not_taken_frees_the_slot(clip_db: AppDatabase) -> None:
+    token = claim(clip_db, "run-a")
+    assert not ledger_call(clip_db, ledger.not_taken, ledger.CLIP, CLIP_ID, "other", "429")
+    assert ledger_call(clip_db, ledger.not_taken, ledger.CLIP, CLIP_ID, token, "429")
+    assert status(clip_db) == "failed"
+    claim(clip_db, "run-b")
+
+
 def test_reset_forgets_a_completed_generation(clip_db: AppDatabase) -> None:
-    ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
+    token = claim(clip_db, "run-a")
+    ledger_call(clip_db, ledger.submitted, ledger.CLIP, CLIP_ID, token, "req-1")
     ledger_call(clip_db, ledger.completed, ledger.CLIP, CLIP_ID, "s3://b/x.mp4", 35)
     ledger_call(clip_db, ledger.reset, ledger.CLIP, CLIP_ID)
-    assert state(clip_db) == ledger.SlotState("pending", None, None, 0, None)
+    now = state(clip_db)
+    assert (now.status, now.url, now.cost_cents, now.request_id) == ("pending", None, 0, None)
 
 
 def test_slots_of_one_row_are_independent(clip_db: AppDatabase) -> None:
     """A clip and its transition share a row but not a ledger; transitions start unset."""
-    assert state(clip_db, ledger.TRANSITION).status is None
-    assert ledger_call(clip_db, ledger.claim, ledger.CLIP, CLIP_ID, "run-a", 180)
-    assert ledger_call(clip_db, ledger.claim, ledger.TRANSITION, CLIP_ID, "run-a", 180)
+    assert status(clip_db, ledger.TRANSITION) == "pending"
+    claim(clip_db, "run-a")
+    token = claim(clip_db, "run-a", slot=ledger.TRANSITION)
+    ledger_call(clip_db, ledger.submitted, ledger.TRANSITION, CLIP_ID, token, "req-t")
     ledger_call(clip_db, ledger.completed, ledger.TRANSITION, CLIP_ID, "s3://b/t.mp4", 70)
     assert state(clip_db).status == "submitting"
     assert state(clip_db, ledger.TRANSITION).url == "s3://b/t.mp4"
@@ -341,15 +392,15 @@ def test_slots_of_one_row_are_independent(clip_db: AppDatabase) -> None:
 
 
 def test_failure_of_a_never_claimed_transition_is_recorded(clip_db: AppDatabase) -> None:
-    assert ledger_call(clip_db, ledger.failed, ledger.TRANSITION, CLIP_ID, "no end clip")
+    assert ledger_call(clip_db, ledger.give_up, ledger.TRANSITION, CLIP_ID, "no end clip")
     assert state(clip_db, ledger.TRANSITION).status == "failed"
 
 
 def test_image_slot(app_db: AppDatabase) -> None:
     with app_db.session() as session:
         add_image(session)
-    assert ledger_call(app_db, ledger.claim, ledger.IMAGE, "img_1", "run-a", 180)
-    assert ledger_call(app_db, ledger.submitted, ledger.IMAGE, "img_1", "run-a", "req-9")
+    token = ledger_call(app_db, ledger.claim, ledger.IMAGE, "img_1", "run-a", 180)
+    assert ledger_call(app_db, ledger.submitted, ledger.IMAGE, "img_1", token, "req-9")
     assert ledger_call(app_db, ledger.completed, ledger.IMAGE, "img_1", "file:///out.png", 15)
     with app_db.session() as session:
         image = rows.get(session, ImageGeneration, "img_1")

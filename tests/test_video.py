@@ -127,8 +127,8 @@ def test_a_rerun_after_a_crash_resumes_the_in_flight_request(sqlite_studio: Stud
     project_id = make_project(sqlite_studio, ROOMS[:2], seamless=())
     crashed = clips(sqlite_studio, project_id)[0]
     with sqlite_studio.db.session() as session:  # a worker died after storing the request id
-        assert ledger.claim(session, ledger.CLIP, crashed.id, "dead-run", 60)
-        assert ledger.submitted(session, ledger.CLIP, crashed.id, "dead-run", "fake-inflight")
+        token = ledger.claim(session, ledger.CLIP, crashed.id, "dead-run", 60)
+        assert token and ledger.submitted(session, ledger.CLIP, crashed.id, token, "fake-inflight")
     provider = fake()
 
     assert run(sqlite_studio, project_id, provider).success

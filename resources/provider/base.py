@@ -45,6 +45,7 @@ class GenerationJob:
     generate_audio: bool = False
     transition: bool = False  # a move from `image` to `end_image` between two rooms
     label: str = ""  # for logs: "clip 2 (kitchen)"
+    submit_token: str = ""  # the slot's claim: lets a provider's callback name the slot
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ class ProviderResource(dg.ConfigurableResource, ABC):
     @property
     @abstractmethod
     def name(self) -> str: ...
+
+    @property
+    def resubmit_is_free(self) -> bool:
+        """Whether submitting again costs nothing, so an ambiguous submit can simply be redone."""
+        return False
 
     @abstractmethod
     def model_for(self, kind: Kind) -> str:

@@ -35,6 +35,10 @@ class LocalProvider(ProviderResource):
     def name(self) -> str:
         return "local"
 
+    @property
+    def resubmit_is_free(self) -> bool:
+        return True
+
     def model_for(self, kind: Kind) -> str:
         return MODELS[kind]
 

@@ -1,20 +1,56 @@
-"""Compare-and-set bookkeeping of paid generations, so nothing is ever bought twice.
+"""Paid-generation slots: the one state machine that decides whether anything is bought.
 
-A slot (a clip, a transition, an image) moves `pending → submitting → submitted → completed |
-failed`. Only the executor holding the lease may submit; the request id is stored the moment
-the provider returns it, so any later run resumes that request instead of paying again.
+A slot is a clip, a transition or an image. Every move below is one compare-and-set UPDATE
+guarded by the states it may come from; nothing else writes a slot's columns.
+
+| from                  | move          | to         | when                                        |
+|-----------------------|---------------|------------|---------------------------------------------|
+| pending, failed       | `claim`       | submitting | about to submit: lease, fresh submit token  |
+| submitting, ambiguous | `submitted`   | submitted  | the provider accepted: request id stored    |
+| submitting            | `not_taken`   | failed     | the provider surely did not take the submit |
+| submitting            | `ambiguous`   | ambiguous  | the provider may have taken it, id unknown  |
+| submitting, expired   | `expire_...`  | ambiguous  | its holder died between submit and store    |
+| ambiguous             | `reconciled`  | submitted  | the request id was found by submit token    |
+| ambiguous             | `reconciled`  | pending    | resubmitting is free: nothing was billed    |
+| submitted             | `completed`   | completed  | the media is in our storage                 |
+| submitted             | `gone`        | failed     | the provider failed it and billed nothing   |
+| submitted             | `held`        | held       | stuck past our deadline: canceled, billed?  |
+| submitting, submitted | `canceled`    | failed     | an operator canceled the request            |
+| pending, failed       | `give_up`     | failed     | the item failed before anything was bought  |
+| any                   | `reset`       | pending    | only when forced: buy again                 |
+
+`claim` takes only `pending`/`failed`: a slot that is `ambiguous` or `held` may already have been
+paid for, so only `force` (`reset`) buys it again. A `submitting` slot is never taken over: once
+its lease expires it is `ambiguous` and reconciled by its submit token.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from resources.models import ImageGeneration, VideoClip
+
+
+class SlotStatus(StrEnum):
+    PENDING = "pending"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    AMBIGUOUS = "ambiguous"
+    HELD = "held"
+
+
+CLAIMABLE = (SlotStatus.PENDING, SlotStatus.FAILED)
+LIVE = (SlotStatus.SUBMITTING, SlotStatus.SUBMITTED)
+NEEDS_FORCE = (SlotStatus.AMBIGUOUS, SlotStatus.HELD)
 
 
 @dataclass(frozen=True)
@@ -29,6 +65,8 @@ class Slot:
     error: str
     lease_owner: str
     lease_expires: str
+    token: str
+    submit_started: str
 
     def col(self, name: str) -> Any:
         return getattr(self.model, getattr(self, name))
@@ -43,6 +81,8 @@ CLIP = Slot(
     "error_message",
     "lease_owner",
     "lease_expires_at",
+    "submit_token",
+    "submit_started_at",
 )
 TRANSITION = Slot(
     VideoClip,
@@ -53,6 +93,8 @@ TRANSITION = Slot(
     "transition_error",
     "transition_lease_owner",
     "transition_lease_expires_at",
+    "transition_submit_token",
+    "transition_submit_started_at",
 )
 IMAGE = Slot(
     ImageGeneration,
@@ -63,87 +105,161 @@ IMAGE = Slot(
     "error_message",
     "lease_owner",
     "lease_expires_at",
+    "submit_token",
+    "submit_started_at",
 )
 
 
 @dataclass(frozen=True)
 class SlotState:
-    status: str | None
+    status: SlotStatus
     request_id: str | None
     url: str | None
     cost_cents: int
     error: str | None
+    token: str | None = None
+    submit_started_at: datetime | None = None
+    lease_expires_at: datetime | None = None
+
+    @property
+    def lease_expired(self) -> bool:
+        return self.lease_expires_at is None or _aware(self.lease_expires_at) < now()
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def read(session: Session, slot: Slot, row_id: str) -> SlotState:
+    columns = ("status", "request_id", "url", "cost", "error", "token", "submit_started")
     row = session.execute(
-        select(
-            slot.col("status"),
-            slot.col("request_id"),
-            slot.col("url"),
-            slot.col("cost"),
-            slot.col("error"),
-        ).where(slot.model.id == row_id)
+        select(*(slot.col(c) for c in columns), slot.col("lease_expires")).where(
+            slot.model.id == row_id
+        )
     ).one()
-    return SlotState(row[0], row[1], row[2], row[3] or 0, row[4])
+    return SlotState(
+        SlotStatus(row[0] or SlotStatus.PENDING), row[1], row[2], row[3] or 0, row[4], *row[5:]
+    )
 
 
-def _set(session: Session, slot: Slot, row_id: str, where: list[Any], **values: Any) -> bool:
-    mapped = {getattr(slot, k): v for k, v in values.items()}
+def _move(
+    session: Session,
+    slot: Slot,
+    row_id: str,
+    sources: tuple[SlotStatus, ...],
+    *where: Any,
+    **to: Any,
+) -> bool:
+    status = slot.col("status")
+    guard = status.in_(sources)
+    if SlotStatus.PENDING in sources:
+        guard = or_(status.is_(None), guard)
+    values = {getattr(slot, k): v for k, v in to.items()}
     result = session.execute(
-        update(slot.model).where(slot.model.id == row_id, *where).values(**mapped)
+        update(slot.model).where(slot.model.id == row_id, guard, *where).values(**values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def claim(session: Session, slot: Slot, row_id: str, owner: str, lease_s: float) -> bool:
-    """Take the right to submit: only from pending/failed/unset, or a `submitting` lease that
-    expired or is our own (its holder died before a request id was stored)."""
-    status = slot.col("status")
-    stale = (slot.col("lease_expires") < now()) | (slot.col("lease_owner") == owner)
-    return _set(
+def claim(session: Session, slot: Slot, row_id: str, owner: str, lease_s: float) -> str | None:
+    """Take the right to submit; the submit token to hand the provider, or None when the slot
+    is not claimable (someone else holds it, or it may already be paid for)."""
+    token = uuid.uuid4().hex
+    taken = _move(
         session,
         slot,
         row_id,
-        [
-            or_(
-                status.is_(None),
-                status.in_(("pending", "failed")),
-                (status == "submitting") & stale,
-            )
-        ],
-        status="submitting",
+        CLAIMABLE,
+        status=SlotStatus.SUBMITTING,
         lease_owner=owner,
         lease_expires=now() + timedelta(seconds=lease_s),
+        token=token,
+        submit_started=now(),
         request_id=None,
         error=None,
     )
+    return token if taken else None
 
 
-def submitted(session: Session, slot: Slot, row_id: str, owner: str, request_id: str) -> bool:
-    """Store the provider's request id before anyone waits on it."""
-    return _set(
+def submitted(session: Session, slot: Slot, row_id: str, token: str, request_id: str) -> bool:
+    """Store the provider's request id before anyone waits on it. Keyed by the submit token,
+    so it lands even after the lease expired, as long as nobody else reconciled the slot."""
+    return _move(
         session,
         slot,
         row_id,
-        [slot.col("status") == "submitting", slot.col("lease_owner") == owner],
-        status="submitted",
+        (SlotStatus.SUBMITTING, SlotStatus.AMBIGUOUS),
+        slot.col("token") == token,
+        status=SlotStatus.SUBMITTED,
         request_id=request_id,
     )
 
 
-def completed(session: Session, slot: Slot, row_id: str, url: str, cost_cents: int) -> bool:
-    """First finisher wins; a second executor of the same request changes nothing."""
-    return _set(
+def not_taken(session: Session, slot: Slot, row_id: str, token: str, message: str) -> bool:
+    """The provider surely did not take the submit: a later attempt may submit again."""
+    return _move(
         session,
         slot,
         row_id,
-        [slot.col("status").in_(("submitting", "submitted"))],
-        status="completed",
+        (SlotStatus.SUBMITTING,),
+        slot.col("token") == token,
+        status=SlotStatus.FAILED,
+        error=message[:2000],
+        lease_owner=None,
+    )
+
+
+def ambiguous(session: Session, slot: Slot, row_id: str, message: str) -> bool:
+    """The provider may hold a job for this slot whose id we never stored."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        (SlotStatus.SUBMITTING, SlotStatus.AMBIGUOUS),
+        status=SlotStatus.AMBIGUOUS,
+        error=message[:2000],
+        lease_owner=None,
+    )
+
+
+def expire_submitting(session: Session, slot: Slot, row_id: str) -> bool:
+    """A `submitting` slot whose holder's lease ran out (it died between submit and store)
+    becomes `ambiguous`: reconciled by its token, never resubmitted blindly."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        (SlotStatus.SUBMITTING,),
+        slot.col("lease_expires") < now(),
+        status=SlotStatus.AMBIGUOUS,
+        error="the run submitting it stopped before storing the provider's request id",
+        lease_owner=None,
+    )
+
+
+def reconciled(session: Session, slot: Slot, row_id: str, request_id: str | None) -> bool:
+    """An ambiguous slot resolved: its request id found (`submitted`), or proof that nothing
+    was accepted (`pending`, so it is bought now, once)."""
+    if request_id:
+        to: dict[str, Any] = {"status": SlotStatus.SUBMITTED, "request_id": request_id}
+    else:
+        to = {"status": SlotStatus.PENDING, "request_id": None}
+    return _move(session, slot, row_id, (SlotStatus.AMBIGUOUS,), error=None, **to)
+
+
+def completed(session: Session, slot: Slot, row_id: str, url: str, cost_cents: int) -> bool:
+    """First finisher wins; a second executor of the same request changes nothing."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        LIVE,
+        status=SlotStatus.COMPLETED,
         url=url,
         cost=cost_cents,
         error=None,
@@ -151,37 +267,80 @@ def completed(session: Session, slot: Slot, row_id: str, url: str, cost_cents: i
     )
 
 
-def failed(
-    session: Session, slot: Slot, row_id: str, message: str, *, ambiguous: bool = False
-) -> bool:
-    """Record a failure. An `ambiguous` one (the provider may have accepted the submit) is
-    parked as `ambiguous`, which `claim` never takes: it is reconciled, not resubmitted."""
-    values: dict[str, Any] = {
-        "status": "ambiguous" if ambiguous else "failed",
-        "error": message[:2000],
-        "lease_owner": None,
-        "request_id": None,
-    }
-    status = slot.col("status")
-    return _set(session, slot, row_id, [or_(status.is_(None), status != "completed")], **values)
-
-
-def reset(session: Session, slot: Slot, row_id: str) -> None:
-    """Forget a finished or failed generation so it is bought again (only when forced)."""
-    _set(
+def gone(session: Session, slot: Slot, row_id: str, request_id: str, message: str) -> bool:
+    """The provider ended the request without a result and without billing it (it failed, or
+    refused the input): a retry may buy it anew."""
+    return _move(
         session,
         slot,
         row_id,
-        [],
-        status="pending",
+        LIVE,
+        slot.col("request_id") == request_id,
+        status=SlotStatus.FAILED,
+        error=message[:2000],
+        lease_owner=None,
+        request_id=None,
+    )
+
+
+def held(session: Session, slot: Slot, row_id: str, message: str) -> bool:
+    """A request we gave up on (stuck past our deadline, canceled, possibly billed): not
+    bought again unless forced."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        LIVE,
+        status=SlotStatus.HELD,
+        error=message[:2000],
+        lease_owner=None,
+    )
+
+
+def canceled(session: Session, slot: Slot, row_id: str, message: str) -> bool:
+    """An operator canceled: the live request was canceled at the provider, a retry may buy."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        LIVE,
+        status=SlotStatus.FAILED,
+        error=message[:2000],
+        lease_owner=None,
+        request_id=None,
+    )
+
+
+def reset(session: Session, slot: Slot, row_id: str) -> bool:
+    """Forget a finished or failed generation so it is bought again (only when forced)."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        tuple(SlotStatus),
+        status=SlotStatus.PENDING,
         request_id=None,
         url=None,
         cost=0,
         error=None,
         lease_owner=None,
+        token=None,
     )
 
 
-def note_error(session: Session, slot: Slot, row_id: str, message: str) -> None:
-    """Record why an attempt failed without touching the state (a live request stays live)."""
-    _set(session, slot, row_id, [], error=message[:2000])
+def give_up(session: Session, slot: Slot, row_id: str, message: str) -> bool:
+    """An item failed for good. A slot nothing was bought for yet ends `failed` with why; any
+    other keeps its state (a live request stays resumable, a held one held) and notes why."""
+    if _move(session, slot, row_id, CLAIMABLE, status=SlotStatus.FAILED, error=message[:2000]):
+        return True
+    return note_error(session, slot, row_id, message)
+
+
+def note_error(session: Session, slot: Slot, row_id: str, message: str) -> bool:
+    """Record why an attempt failed without moving the slot (a live request stays live)."""
+    result = session.execute(
+        update(slot.model)
+        .where(slot.model.id == row_id, slot.col("status") != SlotStatus.COMPLETED)
+        .values({slot.error: message[:2000]})
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

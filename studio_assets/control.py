@@ -11,7 +11,6 @@ from resources.repository import ledger, rows
 from resources.webhooks import WebhookResource
 from studio_assets.notifications import notify
 
-LIVE_SLOT_STATES = ("submitting", "submitted")
 LOG = dg.get_dagster_logger("studio.control")
 
 
@@ -99,9 +98,9 @@ def _cancel_requests(
     for slot, slot_row in targets:
         with db.session() as session:
             state = ledger.read(session, slot, slot_row)
-        if state.status in LIVE_SLOT_STATES and state.request_id:
+        if state.status in ledger.LIVE and state.request_id:
             provider.cancel(state.request_id)
             canceled.append(state.request_id)
             with db.session() as session:
-                ledger.failed(session, slot, slot_row, "canceled by `studio cancel`")
+                ledger.canceled(session, slot, slot_row, "canceled by `studio cancel`")
     return canceled

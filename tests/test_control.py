@@ -28,8 +28,8 @@ def test_cancel_stops_in_flight_requests_and_retry_reuses_finished_clips(
     assert studio.materialize([video_clips], "video_projects", project_id).success
     bedroom = clips(studio, project_id)[2]
     with studio.db.session() as session:  # mid-run: the bedroom clip is in flight again
-        ledger.claim(session, ledger.CLIP, bedroom.id, "run-2", 60)
-        ledger.submitted(session, ledger.CLIP, bedroom.id, "run-2", "fake-inflight")
+        token = ledger.claim(session, ledger.CLIP, bedroom.id, "run-2", 60)
+        assert token and ledger.submitted(session, ledger.CLIP, bedroom.id, token, "fake-inflight")
     assert project(studio, project_id).status == "generating"
     provider = fake()
 

@@ -31,6 +31,7 @@ from resources.errors import (
     Canceled,
     InputRejected,
     ProviderError,
+    RequestStuck,
     StudioError,
     SubmitAmbiguous,
 )
@@ -299,8 +300,11 @@ class FalProvider(ProviderResource):
                 last_label = label
             if (remaining := deadline - time.monotonic()) <= 0:
                 self._cancel(handle, request_id)
-                message = f"{what} ({request_id}) did not finish within {timeout_s:.0f} s; canceled"
-                raise RequestFailed(message, retryable=True)
+                raise RequestStuck(
+                    f"{what} ({request_id}) did not finish within {timeout_s:.0f} s; canceled at "
+                    "fal and not bought again (fal may bill the time it ran): check the request "
+                    "in fal's dashboard, then re-run with force to buy it anew"
+                )
             time.sleep(min(self.poll_interval_s, remaining))
 
     def _poll_failed(self, request_id: str, reason: str, failures: int) -> int:

@@ -326,15 +326,9 @@ def transition_clips(
 
 
 def _record_failure(db: AppDatabase, slot: ledger.Slot, row_id: str, message: str) -> None:
-    """A live request stays `submitted` (a re-run resumes it); anything else is `failed`."""
-    with db.session() as session:
-        state = ledger.read(session, slot, row_id)
-        if state.status == "submitted" and state.request_id:
-            ledger.note_error(session, slot, row_id, message)
-        elif state.status != "completed":
-            ledger.failed(session, slot, row_id, message, ambiguous=state.status == "ambiguous")
+    db.patiently(lambda session: ledger.give_up(session, slot, row_id, message))
 
 
 def _count_done(db: AppDatabase, project_id: str) -> int:
-    with db.session() as session:
-        return sum(1 for c in rows.clips(session, project_id) if c.status == "completed")
+    clips = db.patiently(lambda session: rows.clips(session, project_id))
+    return sum(1 for c in clips if c.status == "completed")

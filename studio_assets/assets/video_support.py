@@ -130,8 +130,7 @@ def clip_table(
 
 def billed_cents(db: AppDatabase, project_id: str) -> int:
     """What the finished clips and transitions of this project were billed, in cents."""
-    with db.session() as session:
-        clips = rows.clips(session, project_id)
+    clips = db.patiently(lambda session: rows.clips(session, project_id))
     return sum(
         (c.cost_cents if c.status == "completed" else 0)
         + (c.transition_cost_cents if c.transition_status == "completed" else 0)

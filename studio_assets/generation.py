@@ -155,8 +155,8 @@ def _reconcile(buy: Purchase, state: SlotState) -> SlotState:
             f"{buy.job.label}: {state.error}. The provider may have accepted a job submitted at "
             f"{when} (submit token {state.token}) whose request id was never stored, and no "
             f"record of it was found. Check {buy.provider.name}'s request history for "
-            f"{buy.provider.model_for(buy.job.kind)} around that time; re-run with force to "
-            "buy it again"
+            f"{buy.provider.model_for(buy.job.kind)} around that time; re-run with force for "
+            f"{buy.row_id} to buy it again"
         )
     return buy.read()
 

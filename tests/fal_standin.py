@@ -23,7 +23,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,6 +126,12 @@ class Script:
     hold: str | None = None
     """Jobs whose prompt contains this stay IN_PROGRESS until it is cleared or they are
     canceled (a generation still running when an operator steps in)."""
+    on_accept: Callable[[Job], None] | None = None
+    """Called after a job is accepted, before its id is answered (faults in the submit window)."""
+    on_poll: Callable[[Job], None] | None = None
+    """Called at each status poll, before it is answered."""
+    on_result: Callable[[Job], None] | None = None
+    """Called when a result is fetched, before it is answered."""
 
 
 @dataclass
@@ -212,6 +218,8 @@ class FalStandin:
         }
 
     def status(self, job: Job) -> tuple[int, dict[str, Any]]:
+        if self.script.on_poll:
+            self.script.on_poll(job)
         with self._lock:
             self.status_polls += 1
             if self.status_polls <= self.script.status_errors:
@@ -237,6 +245,8 @@ class FalStandin:
         return 200, {**body, "status": "COMPLETED", "metrics": {"inference_time": 1.5}}
 
     def result(self, job: Job) -> tuple[int, dict[str, Any]]:
+        if self.script.on_result:
+            self.script.on_result(job)
         if job.canceled:
             return 400, {"detail": "Request was cancelled"}
         if self.script.result == "422":
@@ -424,6 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if behaviour == "delay":
             time.sleep(self.standin.script.submit_delay_s)
+        if self.standin.script.on_accept:
+            self.standin.script.on_accept(job)
         self._send(200, {**self.standin.urls(job), "status": "IN_QUEUE", "queue_position": 0})
 
 

@@ -1,0 +1,229 @@
+"""The promises under faults: each paid item bought at most once, every project ends with a reason.
+
+A video project runs on the fal stand-in with its app DB on a Postgres cluster of the test's
+own, which the stand-in stops at one point of a clip's life:
+
+- `accept`  — fal has accepted the job, our client has not yet heard its id (the submit window);
+- `waiting` — at the first status poll;
+- `storing` — when the result is fetched, so the `completed` write meets the outage (and, with
+  clips bought one at a time, the next clip's claim — "before submit" — meets it too).
+
+Then: the worker killed inside the submit window (with and without the id journaled), provider
+faults (429 storms, 500 and a dropped connection on submit, a stuck job), counting what the
+stand-in was asked for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import update
+
+from resources.database import AppDatabase
+from resources.models import VideoClip
+from resources.provider.fal import FalProvider
+from resources.storage import LocalStorage
+from studio_assets.assets import video as video_assets
+from tests.fal_standin import FAL_KEY, FalStandin, Job
+from tests.projects import ROOMS, clips, make_project, project, run
+from tests.studio_fixtures import Studio
+from tests.throwaway_pg import ThrowawayPostgres, throwaway_pg  # noqa: F401 (fixture)
+
+CLIP_CENTS = 70  # Kling v2.6 Pro, 5 s, with audio
+
+
+@pytest.fixture
+def faulty(
+    standin: FalStandin,
+    throwaway_pg: ThrowawayPostgres,  # noqa: F811
+    dagster_instance: dg.DagsterInstance,
+    tmp_path: Path,
+) -> Studio:
+    """Studio on the stand-in, local storage, and an app DB that the test can stop."""
+    provider = FalProvider(
+        fal_key=FAL_KEY, poll_interval_s=1.0, fetch_allow_hosts="127.0.0.1", max_concurrency=1
+    )
+    storage = LocalStorage(root=str(tmp_path / "storage"))
+    db = AppDatabase(url=throwaway_pg.url, outage_patience_s=120)
+    return Studio(db, storage, provider, dagster_instance, tmp_path)
+
+
+def once(action: Callable[[], None]) -> Callable[[Job], None]:
+    """A stand-in hook that acts the first time only."""
+    fired: list[bool] = []
+
+    def hook(_job: Job) -> None:
+        if not fired:
+            fired.append(True)
+            action()
+
+    return hook
+
+
+@pytest.mark.parametrize(
+    ("point", "outage_s"),
+    [
+        ("accept", 2),
+        ("waiting", 2),
+        ("storing", 2),
+        pytest.param("accept", 30, marks=pytest.mark.slow),
+        pytest.param("storing", 30, marks=pytest.mark.slow),
+    ],
+)
+def test_an_app_db_outage_buys_nothing_twice(
+    faulty: Studio,
+    standin: FalStandin,
+    throwaway_pg: ThrowawayPostgres,  # noqa: F811
+    point: str,
+    outage_s: float,
+) -> None:
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:3], seamless=())
+    hook = once(lambda: throwaway_pg.outage(outage_s))
+    setattr(
+        standin.script, {"accept": "on_accept", "waiting": "on_poll"}.get(point, "on_result"), hook
+    )
+
+    result = run(studio, project_id)
+
+    throwaway_pg.wait_up()
+    assert result.success
+    assert len(standin.jobs) == len(standin.posts) == 3, "each clip bought exactly once"
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count) == ("completed", 3)
+    assert done.actual_cost == 3 * CLIP_CENTS
+    assert {c.provider_request_id.split("::")[1] for c in clips(studio, project_id)} == {
+        j.request_id for j in standin.jobs
+    }
+
+
+def _run_in_child(studio: Studio, project_id: str) -> multiprocessing.Process:
+    child = multiprocessing.get_context("fork").Process(target=run, args=(studio, project_id))
+    child.start()
+    return child
+
+
+def _expire_leases(studio: Studio, project_id: str) -> None:
+    """Let the dead worker's submit lease run out (it would, 3 minutes later)."""
+    with studio.db.session() as session:
+        session.execute(
+            update(VideoClip)
+            .where(VideoClip.video_project_id == project_id, VideoClip.status == "submitting")
+            .values(lease_expires_at=VideoClip.created_at)
+        )
+
+
+def test_worker_killed_while_storing_the_id_resumes_from_the_journal(
+    faulty: Studio,
+    standin: FalStandin,
+    throwaway_pg: ThrowawayPostgres,  # noqa: F811
+) -> None:
+    """fal accepted, the DB was down, the worker died before the DB took the id: the retry
+    finds the id in the storage journal and waits on that job instead of buying another."""
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    standin.script.on_accept = once(throwaway_pg.stop)
+    child = _run_in_child(studio, project_id)
+    journal = Path(studio.storage.root) / "journal" / "submits"  # type: ignore[attr-defined]
+    for _ in range(600):
+        if journal.exists() and any(journal.iterdir()):
+            break
+        child.join(timeout=0.1)
+    os.kill(child.pid or 0, signal.SIGKILL)
+    child.join()
+    throwaway_pg.start()
+    _expire_leases(studio, project_id)
+
+    assert run(studio, project_id).success
+
+    assert len(standin.posts) == 2, "the killed worker's clip was resumed, not bought again"
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count, done.actual_cost) == (
+        "completed",
+        2,
+        2 * CLIP_CENTS,
+    )
+
+
+def test_worker_killed_before_hearing_the_id_is_never_bought_blindly(
+    faulty: Studio, standin: FalStandin
+) -> None:
+    """fal accepted, the worker died before it heard the id: nobody can know whether that job
+    runs, so the clip fails saying what to check, and only `force` buys it again."""
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    child = _run_in_child(studio, project_id)
+    standin.script.on_accept = once(lambda: os.kill(child.pid or 0, signal.SIGKILL))
+    child.join(timeout=120)
+    _expire_leases(studio, project_id)
+
+    assert run(studio, project_id).success
+
+    assert len(standin.posts) == 2, "the ambiguous clip was not submitted again"
+    first = clips(studio, project_id)[0]
+    assert first.status == "ambiguous"
+    assert "check fal's request history" in (first.error_message or "").lower()
+    assert "re-run with force" in (first.error_message or "")
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count) == ("completed", 1)
+
+    forced = {"ops": {"video_clips": {"config": {"clip_ids": [first.id]}}}}
+    assert run(studio, project_id, config=forced).success
+    assert len(standin.posts) == 3 and clips(studio, project_id)[0].status == "completed"
+
+
+def test_429_storm_and_500_on_submit_buy_each_clip_once(
+    faulty: Studio, standin: FalStandin
+) -> None:
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    standin.script.submit = ["429"] * 6 + ["500"]
+
+    assert run(studio, project_id).success
+
+    assert len(standin.jobs) == 2, "refused submits are free; each clip was accepted once"
+    assert project(studio, project_id).status == "completed"
+
+
+def test_a_dropped_submit_is_ambiguous_not_resubmitted(faulty: Studio, standin: FalStandin) -> None:
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    standin.script.submit = ["drop"]
+
+    assert run(studio, project_id).success
+    assert run(studio, project_id).success  # a retry does not buy it either
+
+    assert len(standin.jobs) == 2  # the dropped one (ran at fal, id unknown) + clip 2
+    first = clips(studio, project_id)[0]
+    assert first.status == "ambiguous" and "reconciled" in (first.error_message or "")
+    assert project(studio, project_id).completed_clip_count == 1
+
+
+def test_a_stuck_job_is_canceled_and_not_bought_again(
+    faulty: Studio, standin: FalStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    studio = faulty
+    monkeypatch.setattr(video_assets, "GENERATION_TIMEOUT_S", 3.0)
+    project_id = make_project(studio, ("exterior", "kitchen"), seamless=())
+    standin.script.hold = "kitchen counters"  # only the kitchen clip's prompt
+
+    assert run(studio, project_id).success
+    assert run(studio, project_id).success  # the retry does not buy the stuck one again
+
+    assert len(standin.posts) == 2
+    assert len(standin.cancels) == 1
+    kitchen = clips(studio, project_id)[1]
+    assert kitchen.status == "held"
+    assert "did not finish within 3 s" in (kitchen.error_message or "")
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count, done.actual_cost) == (
+        "completed",
+        1,
+        CLIP_CENTS,
+    )

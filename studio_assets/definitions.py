@@ -23,7 +23,9 @@ def build_provider(settings: Settings) -> ProviderResource:
         from resources.provider.fal import FalProvider
 
         return FalProvider(
-            fal_key=dg.EnvVar("FAL_KEY"), fetch_allow_hosts=settings.fetch_allow_hosts
+            fal_key=dg.EnvVar("FAL_KEY"),
+            fetch_allow_hosts=settings.fetch_allow_hosts,
+            callback_url=settings.fal_callback_url,
         )
     return LocalProvider()
 

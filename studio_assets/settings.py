@@ -22,6 +22,7 @@ class Settings:
     webhook_url: str | None
     webhook_secret_set: bool
     max_concurrent_clips: int
+    fal_callback_url: str
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -42,4 +43,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_url=env.get("STUDIO_WEBHOOK_URL") or None,
         webhook_secret_set=bool(env.get("STUDIO_WEBHOOK_SECRET")),
         max_concurrent_clips=int(env.get("STUDIO_MAX_CONCURRENT_CLIPS") or 3),
+        fal_callback_url=env.get("STUDIO_FAL_CALLBACK_URL", ""),
     )

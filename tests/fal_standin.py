@@ -30,8 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -126,6 +127,8 @@ class Script:
     hold: str | None = None
     """Jobs whose prompt contains this stay IN_PROGRESS until it is cleared or they are
     canceled (a generation still running when an operator steps in)."""
+    webhook_delay_s: float = 0.5
+    """How long after accepting a job with `fal_webhook` its webhook is delivered."""
     on_accept: Callable[[Job], None] | None = None
     """Called after a job is accepted, before its id is answered (faults in the submit window)."""
     on_poll: Callable[[Job], None] | None = None
@@ -164,6 +167,8 @@ class FalStandin:
         self.jobs: list[Job] = []
         self.posts: list[str] = []  # model of every submit POST, accepted or not
         self.cancels: list[str] = []
+        self.webhooks: list[str] = []  # webhook URLs delivered to
+        self.webhook_errors: list[str] = []
         self.uploads: list[dict[str, Any]] = []
         self.status_polls = 0
         self.media_requests: list[dict[str, str | None]] = []
@@ -206,6 +211,20 @@ class FalStandin:
             job = Job(request_id=str(uuid.uuid4()), model=model, input=body)
             self.jobs.append(job)
             return behaviour, job
+
+    def call_webhook_later(self, job: Job, url: str) -> None:
+        """What fal does when a job with `fal_webhook` ends: POST its id and result there."""
+
+        def deliver() -> None:
+            time.sleep(self.script.webhook_delay_s)
+            body = {"request_id": job.request_id, "gateway_request_id": job.request_id}
+            try:
+                httpx.post(url, json={**body, "status": "OK", "payload": {}}, timeout=10)
+                self.webhooks.append(url)
+            except httpx.HTTPError as exc:  # fal retries; the test sees it missing
+                self.webhook_errors.append(repr(exc))
+
+        threading.Thread(target=deliver, daemon=True).start()
 
     def urls(self, job: Job) -> dict[str, Any]:
         owner, app = job.model.split("/")[:2]
@@ -416,10 +435,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorized(f"Key {self.standin.fal_key}"):
             return
-        self._submit(path.strip("/"), json.loads(body or b"{}"))
+        webhook = parse_qs(urlsplit(self.path).query).get("fal_webhook", [None])[0]
+        self._submit(path.strip("/"), json.loads(body or b"{}"), webhook)
 
-    def _submit(self, model: str, body: dict[str, Any]) -> None:
+    def _submit(self, model: str, body: dict[str, Any], webhook: str | None) -> None:
         behaviour, job = self.standin.submit(model, body)
+        if job is not None and webhook:
+            self.standin.call_webhook_later(job, webhook)
         if job is None:
             status = int(behaviour)
             if status == 422:

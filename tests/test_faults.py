@@ -18,11 +18,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
+import uvicorn
 from sqlalchemy import update
 
 from resources.database import AppDatabase
@@ -30,6 +35,7 @@ from resources.models import VideoClip
 from resources.provider.fal import FalProvider
 from resources.storage import LocalStorage
 from studio_assets.assets import video as video_assets
+from studio_assets.callbacks import callback_app
 from tests.fal_standin import FAL_KEY, FalStandin, Job
 from tests.projects import ROOMS, clips, make_project, project, run
 from tests.studio_fixtures import Studio
@@ -46,12 +52,20 @@ def faulty(
     tmp_path: Path,
 ) -> Studio:
     """Studio on the stand-in, local storage, and an app DB that the test can stop."""
-    provider = FalProvider(
-        fal_key=FAL_KEY, poll_interval_s=1.0, fetch_allow_hosts="127.0.0.1", max_concurrency=1
-    )
+    provider = fal_provider()
     storage = LocalStorage(root=str(tmp_path / "storage"))
     db = AppDatabase(url=throwaway_pg.url, outage_patience_s=120)
     return Studio(db, storage, provider, dagster_instance, tmp_path)
+
+
+def fal_provider(callback_url: str = "") -> FalProvider:
+    return FalProvider(
+        fal_key=FAL_KEY,
+        poll_interval_s=1.0,
+        fetch_allow_hosts="127.0.0.1",
+        max_concurrency=1,
+        callback_url=callback_url,
+    )
 
 
 def once(action: Callable[[], None]) -> Callable[[Job], None]:
@@ -176,6 +190,68 @@ def test_worker_killed_before_hearing_the_id_is_never_bought_blindly(
     forced = {"ops": {"video_clips": {"config": {"clip_ids": [first.id]}}}}
     assert run(studio, project_id, config=forced).success
     assert len(standin.posts) == 3 and clips(studio, project_id)[0].status == "completed"
+
+
+@pytest.fixture
+def callbacks(faulty: Studio) -> Iterator[str]:
+    """`studio callbacks`'s app on a free port; its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(callback_app(faulty.storage), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(timeout=0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_worker_killed_before_hearing_the_id_is_reconciled_from_fal_webhook(
+    faulty: Studio, standin: FalStandin, callbacks: str
+) -> None:
+    """The same death, with STUDIO_FAL_CALLBACK_URL set: fal's webhook names the request the
+    submit token bought, and the retry waits on it — bought once, nothing lost."""
+    studio = faulty
+    studio.provider = fal_provider(callback_url=callbacks)
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    child = _run_in_child(studio, project_id)
+    standin.script.on_accept = once(lambda: os.kill(child.pid or 0, signal.SIGKILL))
+    child.join(timeout=120)
+    for _ in range(100):
+        if standin.webhooks:
+            break
+        time.sleep(0.1)
+    assert standin.webhooks, (standin.webhook_errors, standin.posts)
+    assert standin.webhooks[0].startswith(f"{callbacks}/fal/")
+    _expire_leases(studio, project_id)
+
+    assert run(studio, project_id).success
+
+    assert len(standin.posts) == 2, "the killed worker's job was found and waited on"
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count, done.actual_cost) == (
+        "completed",
+        2,
+        2 * CLIP_CENTS,
+    )
+
+
+def test_callbacks_refuse_what_is_not_a_studio_submit(callbacks: str) -> None:
+    token = "0" * 32
+    bad = [
+        (f"{callbacks}/fal/not-a-token?model=fal-ai/x", {"request_id": "abcdef12"}),
+        (f"{callbacks}/fal/{token}?model=../../etc", {"request_id": "abcdef12"}),
+        (f"{callbacks}/fal/{token}?model=fal-ai/x", {"request_id": "../../x"}),
+    ]
+    for url, body in bad:
+        assert httpx.post(url, json=body).status_code == 400
+    assert httpx.post(f"{callbacks}/fal/{token}?model=fal-ai/x", content=b"{").status_code == 400
 
 
 def test_429_storm_and_500_on_submit_buy_each_clip_once(

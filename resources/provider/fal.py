@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import dagster as dg
 import fal_client
@@ -159,6 +160,9 @@ class FalProvider(ProviderResource):
     max_video_result_bytes: int = Field(default=500 * MB, gt=0)
     data_uri_max_bytes: int = Field(default=0, ge=0, description="inline inputs up to (0: off)")
     fetch_allow_hosts: str = Field(default="", description="as STUDIO_FETCH_ALLOW_HOSTS")
+    callback_url: str = Field(
+        default="", description="STUDIO_FAL_CALLBACK_URL: where fal reports each job's id"
+    )
 
     _fal_client: GuardedSyncClient | None = PrivateAttr(default=None)
 
@@ -190,7 +194,12 @@ class FalProvider(ProviderResource):
         model, client, what = self.model_for(job.kind), self._client(), _what(job)
         arguments = fal_models.arguments_for(job, self._url_for)
         try:
-            handle = client.submit(model, arguments=arguments, start_timeout=self.start_timeout_s)
+            handle = client.submit(
+                model,
+                arguments=arguments,
+                start_timeout=self.start_timeout_s,
+                webhook_url=self._callback_for(job, model),
+            )
         except FalUnanswered as exc:
             if exc.sent:
                 raise self._ambiguous(what, model, str(exc)) from exc
@@ -252,6 +261,14 @@ class FalProvider(ProviderResource):
                     request_timeout_s=self.request_timeout_s,
                 )
             return self._fal_client
+
+    def _callback_for(self, job: GenerationJob, model: str) -> str | None:
+        """fal's webhook for this submit: it tells our receiver the id its token bought."""
+        if not (self.callback_url and job.submit_token):
+            return None
+        return f"{self.callback_url.rstrip('/')}/fal/{job.submit_token}?" + urlencode(
+            {"model": model}
+        )
 
     def _url_for(self, media: MediaInput) -> str:
         """Where fal reads an input: storage's presigned URL, inline, or fal's CDN."""

@@ -215,6 +215,21 @@ def db_upgrade() -> None:
         err_console.print("app database is up to date")
 
 
+@app.command("callbacks")
+def callbacks(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8787,
+) -> None:
+    """Receive fal's webhooks (STUDIO_FAL_CALLBACK_URL points here): each one records which
+    request a submit bought, so a worker that died before hearing it loses nothing."""
+    import uvicorn
+
+    from studio_assets.callbacks import callback_app
+
+    with Wiring.guard() as wiring:
+        uvicorn.run(callback_app(wiring.storage), host=host, port=port, log_level="warning")
+
+
 @app.command("serve")
 def serve(port: Annotated[int, typer.Option("--port")] = 3000) -> None:
     """Dagit + the daemon on this project (`dagster dev -w workspace.yaml`)."""

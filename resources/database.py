@@ -85,18 +85,28 @@ class AppDatabase(dg.ConfigurableResource):
         For the writes that must not be lost (a paid request's id, a finished result): an
         outage shorter than `patience_s` (default `outage_patience_s`) only delays them.
         Anything other than a lost or refused connection is raised at once."""
-        deadline = time.monotonic() + (self.outage_patience_s if patience_s is None else patience_s)
-        delay = 0.25
-        while True:
-            try:
-                with self.session() as session:
-                    return work(session)
-            except (OperationalError, InterfaceError, DBAPIError) as exc:
-                if not is_outage(exc) or time.monotonic() + delay > deadline:
-                    raise
-                log.warning(f"app DB unreachable ({type(exc.orig).__name__}); retrying")
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+
+        def transaction() -> T:
+            with self.session() as session:
+                return work(session)
+
+        return through_outage(
+            transaction, self.outage_patience_s if patience_s is None else patience_s
+        )
+
+
+def through_outage(work: Callable[[], T], patience_s: float) -> T:
+    """`work()`, called again while it fails because the database is unreachable."""
+    deadline, delay = time.monotonic() + patience_s, 0.25
+    while True:
+        try:
+            return work()
+        except (OperationalError, InterfaceError, DBAPIError) as exc:
+            if not is_outage(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning(f"app DB unreachable ({type(exc.orig).__name__}); retrying")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def is_outage(exc: BaseException) -> bool:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
+from sqlalchemy.exc import SQLAlchemyError
 
-from resources.database import AppDatabase
+from resources.database import AppDatabase, is_outage
 from resources.models import ImageGeneration
 from resources.repository import rows
 from studio_assets.jobs import JOB_BY_KIND
@@ -57,8 +58,17 @@ def run_in_process(
     worker.start()
     while worker.is_alive():
         if on_poll:
-            on_poll()
+            _poll(on_poll)
         worker.join(timeout=0.5)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+def _poll(on_poll: Callable[[], None]) -> None:
+    """One progress poll; a DB blip skips it (the run goes on, and so does this process)."""
+    try:
+        on_poll()
+    except SQLAlchemyError as exc:
+        if not is_outage(exc):
+            raise

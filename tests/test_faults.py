@@ -15,10 +15,12 @@ stand-in was asked for.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,14 +33,17 @@ import uvicorn
 from sqlalchemy import update
 
 from resources.database import AppDatabase
-from resources.models import VideoClip
+from resources.models import VideoClip, VideoProject
 from resources.provider.fal import FalProvider
+from resources.repository import rows
 from resources.storage import LocalStorage
 from studio_assets.assets import video as video_assets
 from studio_assets.callbacks import callback_app
+from studio_assets.samples import room_photo
 from tests.fal_standin import FAL_KEY, FalStandin, Job
 from tests.projects import ROOMS, clips, make_project, project, run
 from tests.studio_fixtures import Studio
+from tests.test_cli import STUDIO
 from tests.throwaway_pg import ThrowawayPostgres, throwaway_pg  # noqa: F401 (fixture)
 
 CLIP_CENTS = 70  # Kling v2.6 Pro, 5 s, with audio
@@ -303,3 +308,49 @@ def test_a_stuck_job_is_canceled_and_not_bought_again(
         1,
         CLIP_CENTS,
     )
+
+
+def test_studio_run_survives_a_db_blip(
+    throwaway_pg: ThrowawayPostgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`studio run` as users run it, with the app DB gone for 3 s mid-generation: the run and
+    the CLI's progress poller keep going, and the project ends `completed`."""
+    rooms = ("exterior", "living-room", "kitchen")
+    spec = {
+        "name": "Blip house",
+        "clips": [
+            {"image": str(room_photo(tmp_path / f"{r}.jpg", r, (640, 360))), "room_type": r}
+            for r in rooms
+        ],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAL_KEY")},
+        "STUDIO_HOME": str(tmp_path / "home"),
+        "STUDIO_DATABASE_URL": throwaway_pg.url,
+    }
+    submitted = subprocess.run(
+        [STUDIO, "submit", str(tmp_path / "spec.json"), "--draft", "--json"],
+        capture_output=True, text=True, env=env, timeout=120, check=True,
+    )  # fmt: skip
+    project_id = json.loads(submitted.stdout.strip().splitlines()[-1])["id"]
+    db = AppDatabase(url=throwaway_pg.url)
+    running = subprocess.Popen(
+        [STUDIO, "run", project_id, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    for _ in range(600):
+        with db.session() as session:
+            row = rows.get(session, VideoProject, project_id)
+            if row.status == "generating" and (row.completed_clip_count or 0) >= 1:
+                break
+        time.sleep(0.1)
+    throwaway_pg.outage(3)
+
+    out, err = running.communicate(timeout=600)
+
+    throwaway_pg.wait_up()
+    assert running.returncode == 0, err[-3000:]
+    status = json.loads(out.strip().splitlines()[-1])
+    assert (status["status"], status["progress"]["completed"]) == ("completed", 3)

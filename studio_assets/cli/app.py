@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from resources.database import through_outage
 from resources.errors import StudioError
 from studio_assets import control
 from studio_assets.cli.output import TERMINAL, emit, err_console, fail, poller, progress_bar
@@ -30,6 +31,9 @@ app.add_typer(db_app, name="db")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
 
 
+OUTAGE_PATIENCE_S = 120.0
+
+
 def run_and_report(
     wiring: Wiring, row_id: str, as_json: bool, run_config: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -37,8 +41,8 @@ def run_and_report(
     with progress_bar(sys.stderr.isatty()) as progress:
         poll = poller(progress, lambda: wiring.status(row_id))
         wiring.run(row_id, run_config=run_config, on_poll=poll)
-        poll()
-    return wiring.status(row_id)
+        through_outage(poll, OUTAGE_PATIENCE_S)
+    return through_outage(lambda: wiring.status(row_id), OUTAGE_PATIENCE_S)
 
 
 @image_app.command("enhance")

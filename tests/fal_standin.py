@@ -127,6 +127,9 @@ class Script:
     hold: str | None = None
     """Jobs whose prompt contains this stay IN_PROGRESS until it is cleared or they are
     canceled (a generation still running when an operator steps in)."""
+    fetch_inputs: bool = False
+    """Jobs download their http(s) inputs at the first poll, as fal's runners do; a job whose
+    inputs cannot be read fails (unbilled, like fal)."""
     webhook_delay_s: float = 0.5
     """How long after accepting a job with `fal_webhook` its webhook is delivered."""
     on_accept: Callable[[Job], None] | None = None
@@ -146,6 +149,7 @@ class Job:
     canceled: bool = False
     delivered: bool = False
     """Its result was fetched: nothing of it is running at fal any more."""
+    input_error: str | None = None
 
     @property
     def input_urls(self) -> list[str]:
@@ -169,6 +173,7 @@ class FalStandin:
         self.cancels: list[str] = []
         self.webhooks: list[str] = []  # webhook URLs delivered to
         self.webhook_errors: list[str] = []
+        self.input_failures: list[str] = []
         self.uploads: list[dict[str, Any]] = []
         self.status_polls = 0
         self.media_requests: list[dict[str, str | None]] = []
@@ -246,6 +251,10 @@ class FalStandin:
             job.polls += 1
             polls, script = job.polls, self.script
         body: dict[str, Any] = {**self.urls(job), "logs": None}
+        if polls == 1 and script.fetch_inputs:
+            job.input_error = self._fetch_inputs(job)
+        if job.input_error:
+            return 200, {**body, "status": "COMPLETED", "error": job.input_error}
         if job.canceled:
             return 200, {**body, "status": "COMPLETED", "error": "Request was cancelled"}
         if polls <= script.queue_polls:
@@ -263,9 +272,22 @@ class FalStandin:
             }
         return 200, {**body, "status": "COMPLETED", "metrics": {"inference_time": 1.5}}
 
+    def _fetch_inputs(self, job: Job) -> str | None:
+        for url in job.input_urls:
+            if url.startswith("data:"):
+                continue
+            try:
+                httpx.get(url, timeout=10).raise_for_status()
+            except httpx.HTTPError as exc:
+                self.input_failures.append(url)
+                return f"Failed to download the input file ({type(exc).__name__})"
+        return None
+
     def result(self, job: Job) -> tuple[int, dict[str, Any]]:
         if self.script.on_result:
             self.script.on_result(job)
+        if job.input_error:
+            return 500, {"detail": job.input_error, "error_type": "file_download_error"}
         if job.canceled:
             return 400, {"detail": "Request was cancelled"}
         if self.script.result == "422":

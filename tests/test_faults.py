@@ -36,11 +36,12 @@ from resources.database import AppDatabase
 from resources.models import VideoClip, VideoProject
 from resources.provider.fal import FalProvider
 from resources.repository import rows
-from resources.storage import LocalStorage
+from resources.storage import LocalStorage, S3Storage
 from studio_assets.assets import video as video_assets
 from studio_assets.callbacks import callback_app
 from studio_assets.samples import room_photo
 from tests.fal_standin import FAL_KEY, FalStandin, Job
+from tests.outage_proxy import OutageProxy, outage_proxy
 from tests.projects import ROOMS, clips, make_project, project, run
 from tests.studio_fixtures import Studio
 from tests.test_cli import STUDIO
@@ -354,3 +355,52 @@ def test_studio_run_survives_a_db_blip(
     assert running.returncode == 0, err[-3000:]
     status = json.loads(out.strip().splitlines()[-1])
     assert (status["status"], status["progress"]["completed"]) == ("completed", 3)
+
+
+@pytest.fixture
+def on_s3(faulty: Studio, s3_server: str, s3_bucket: str) -> Iterator[OutageProxy]:
+    """`faulty` with its media on the local S3 server, reached through a proxy that can fail."""
+    with outage_proxy(s3_server) as proxy:
+        endpoint = f"http://127.0.0.1:{proxy.port}"
+        faulty.storage = S3Storage(bucket=s3_bucket, prefix="prod", endpoint_url=endpoint)
+        yield proxy
+
+
+def test_s3_down_while_fal_fetches_inputs(
+    faulty: Studio, standin: FalStandin, on_s3: OutageProxy
+) -> None:
+    """fal cannot read the presigned input: its job fails unbilled, and the retry buys it once
+    S3 is back — one billed job per clip."""
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    standin.script.fetch_inputs = True
+    standin.script.on_poll = once(lambda: on_s3.outage(1.0))
+
+    assert run(studio, project_id).success
+
+    assert standin.input_failures, "the outage hit fal's input download"
+    billed = [j for j in standin.jobs if j.delivered]
+    assert len(billed) == 2 and len(standin.jobs) == 3  # the failed one was not billed
+    done = project(studio, project_id)
+    assert (done.status, done.actual_cost) == ("completed", 2 * CLIP_CENTS)
+
+
+def test_s3_down_while_storing_a_result(
+    faulty: Studio, standin: FalStandin, on_s3: OutageProxy
+) -> None:
+    """The result cannot be stored: the slot stays `submitted` and the retry fetches the same
+    request's result again — nothing bought twice."""
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    standin.script.on_result = once(lambda: on_s3.outage(3.0))
+
+    assert run(studio, project_id).success
+
+    assert len(standin.posts) == 2
+    assert standin.jobs[0].polls >= 2, "the first clip's request was resumed after the outage"
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count, done.actual_cost) == (
+        "completed",
+        2,
+        2 * CLIP_CENTS,
+    )

@@ -45,10 +45,11 @@ class Abandoned(ProviderError):
 
 
 class SubmitAmbiguous(ProviderError):
-    """A submit failed after the provider may have accepted it: reconcile, never resubmit."""
+    """A submit failed after the provider may have accepted it: reconcile, never resubmit.
+    Retryable, since a retry only reconciles (the provider's callback may name the request)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, retryable=False)
+        super().__init__(message, retryable=True)
 
 
 class NeedsForce(ProviderError):

@@ -379,7 +379,9 @@ def test_submit_answered_too_late_is_ambiguous_and_sent_once(
     with pytest.raises(SubmitAmbiguous, match="reconciled, never resubmitted") as raised:
         provider(submit_timeout_s=1.0).submit(enhance_job(photo))
 
-    assert time.monotonic() - started < 3 and not raised.value.retryable
+    # Retryable, because a retry only reconciles: the slot is `ambiguous`, never claimed again
+    # (tests/test_faults.py counts that).
+    assert time.monotonic() - started < 3 and raised.value.retryable
     assert len(standin.posts) == 1 and len(standin.jobs) == 1
     no_key_in(raised.value)
 

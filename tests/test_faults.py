@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import httpx
@@ -64,14 +65,9 @@ def faulty(
     return Studio(db, storage, provider, dagster_instance, tmp_path)
 
 
-def fal_provider(callback_url: str = "") -> FalProvider:
-    return FalProvider(
-        fal_key=FAL_KEY,
-        poll_interval_s=1.0,
-        fetch_allow_hosts="127.0.0.1",
-        max_concurrency=1,
-        callback_url=callback_url,
-    )
+def fal_provider(**overrides: Any) -> FalProvider:
+    settings = {"poll_interval_s": 1.0, "fetch_allow_hosts": "127.0.0.1", "max_concurrency": 1}
+    return FalProvider(fal_key=FAL_KEY, **{**settings, **overrides})
 
 
 def once(action: Callable[[], None]) -> Callable[[Job], None]:
@@ -285,6 +281,25 @@ def test_a_dropped_submit_is_ambiguous_not_resubmitted(faulty: Studio, standin: 
     first = clips(studio, project_id)[0]
     assert first.status == "ambiguous" and "reconciled" in (first.error_message or "")
     assert project(studio, project_id).completed_clip_count == 1
+
+
+@pytest.mark.parametrize("answer", ["drop", "delay"])
+def test_an_unanswered_submit_is_reconciled_by_fal_webhook(
+    faulty: Studio, standin: FalStandin, callbacks: str, answer: str
+) -> None:
+    """fal took the job but our client never read its id (connection dropped, or answered past
+    our timeout): the webhook names it, the item retry waits on it — one job, clip done."""
+    studio = faulty
+    # "delay" answers after 3 s, past this submit timeout
+    studio.provider = fal_provider(callback_url=callbacks, submit_timeout_s=1.0)
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    standin.script.submit = [answer]
+
+    assert run(studio, project_id).success
+
+    assert len(standin.posts) == len(standin.jobs) == 2
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count) == ("completed", 2)
 
 
 def test_a_stuck_job_is_canceled_and_not_bought_again(

@@ -107,8 +107,18 @@ def generate_once(
         buy.move(ledger.reset)
     state = _settle(buy, buy.read())
     model = provider.model_for(job.kind)
-    if state.status is SlotStatus.COMPLETED and state.url and storage.exists(state.url):
-        return Outcome(state.url, state.cost_cents, state.request_id, model, "reused", 0.0)
+    if state.status is SlotStatus.COMPLETED:
+        if state.url and storage.exists(state.url):
+            return Outcome(state.url, state.cost_cents, state.request_id, model, "reused", 0.0)
+        if not provider.resubmit_is_free:
+            message = (
+                f"{job.label}: it was bought, but its media is gone from storage "
+                f"({state.url}); re-run with force for {row_id} to buy it again"
+            )
+            buy.move(ledger.lost, message)
+            raise NeedsForce(message)
+        buy.move(ledger.reset)  # free to make again
+        state = buy.read()
     if state.status is SlotStatus.SUBMITTED and state.request_id:
         request_id, how = state.request_id, "resumed"
     elif should_stop and should_stop():

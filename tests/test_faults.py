@@ -419,3 +419,21 @@ def test_s3_down_while_storing_a_result(
         2,
         2 * CLIP_CENTS,
     )
+
+
+def test_a_bought_clip_whose_media_vanished_is_not_bought_silently(
+    faulty: Studio, standin: FalStandin
+) -> None:
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=())
+    assert run(studio, project_id).success
+    lost = clips(studio, project_id)[0]
+    studio.storage.delete(lost.clip_url or "")
+
+    assert run(studio, project_id).success
+
+    assert len(standin.posts) == 2
+    again = clips(studio, project_id)[0]
+    assert again.status == "held" and "gone from storage" in (again.error_message or "")
+    done = project(studio, project_id)  # the video is made of the clip that is still there
+    assert (done.status, done.completed_clip_count) == ("completed", 1)

@@ -15,6 +15,7 @@ guarded by the states it may come from; nothing else writes a slot's columns.
 | submitted             | `completed`   | completed  | the media is in our storage                 |
 | submitted             | `gone`        | failed     | the provider failed it and billed nothing   |
 | submitted             | `held`        | held       | stuck past our deadline: canceled, billed?  |
+| completed             | `lost`        | held       | bought, but its media is gone from storage  |
 | submitting, submitted | `canceled`    | failed     | an operator canceled the request            |
 | pending, failed       | `give_up`     | failed     | the item failed before anything was bought  |
 | any                   | `reset`       | pending    | only when forced: buy again                 |
@@ -294,6 +295,20 @@ def held(session: Session, slot: Slot, row_id: str, message: str) -> bool:
         status=SlotStatus.HELD,
         error=message[:2000],
         lease_owner=None,
+    )
+
+
+def lost(session: Session, slot: Slot, row_id: str, message: str) -> bool:
+    """A bought generation whose media vanished from our storage: held, not bought again
+    unless forced."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        (SlotStatus.COMPLETED,),
+        status=SlotStatus.HELD,
+        url=None,
+        error=message[:2000],
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from studio_assets.rooms import ROOM_TYPES, room_label
+from studio_assets.validation import SpecModel
 
 MAX_CLIPS = 20
 WORKSPACE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -44,11 +45,7 @@ WALK_ORDER = (
 )
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class MusicSpec(_Spec):
+class MusicSpec(SpecModel):
     audio_url: str | None = None
     track_id: str | None = None
     volume: int = Field(default=50, ge=0, le=100)
@@ -60,7 +57,7 @@ class MusicSpec(_Spec):
         return self
 
 
-class ClipSpec(_Spec):
+class ClipSpec(SpecModel):
     image: str = Field(min_length=1)
     end_image: str | None = None
     room_type: Literal[ROOM_TYPES]  # type: ignore[valid-type]
@@ -83,7 +80,7 @@ class ClipSpec(_Spec):
         return self.room_label or room_label(self.room_type)
 
 
-class ProjectSpec(_Spec):
+class ProjectSpec(SpecModel):
     name: str = Field(min_length=1, max_length=200)
     workspace_id: str = Field(default="ws_default", pattern=WORKSPACE_ID)
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"

@@ -59,7 +59,12 @@ def inspect_image(path: Path, what: str = "image") -> ImageFacts:
         if _has_image_signature(path):
             raise InputRejected(f"{what} is corrupt: its image data cannot be decoded") from None
         raise InputRejected(f"{what} is not an image (JPEG, PNG or WebP expected)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputRejected(
+            f"{what} claims far more pixels than it could hold (a decompression bomb); the "
+            f"limit is {MAX_SIDE_PX} px a side"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise InputRejected(f"{what} is corrupt: {exc}") from None
     return ImageFacts(fmt, width, height, size)
 
@@ -87,11 +92,21 @@ def check_mask(mask: ImageFacts, image: ImageFacts) -> None:
 S = TypeVar("S", bound=BaseModel)
 
 
-class _Spec(BaseModel):
+class SpecModel(BaseModel):
+    """What every spec shares: no unknown fields, trimmed strings, no NUL characters (Postgres
+    cannot store them, and no name or prompt needs one)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
 
-class EnhanceSpec(_Spec):
+
+class EnhanceSpec(SpecModel):
     """An enhancement request as the app (or `studio image enhance`) submits it."""
 
     workspace_id: str = Field(default="ws_default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -108,7 +123,7 @@ class EnhanceSpec(_Spec):
         return value
 
 
-class InpaintSpec(_Spec):
+class InpaintSpec(SpecModel):
     """An inpainting request: white in the mask = the area to change."""
 
     workspace_id: str = Field(default="ws_default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

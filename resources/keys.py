@@ -35,3 +35,26 @@ def video_key(workspace_id: str, project_id: str, name: str) -> str:
 def upload_key(workspace_id: str, upload_id: str, name: str) -> str:
     """Key of an input the CLI uploaded on the app's behalf (photos, masks, music)."""
     return check_key(f"workspaces/{workspace_id}/uploads/{upload_id}/{name}")
+
+
+LIBRARY_MUSIC_PREFIX = "library/music/"
+"""Shared music tracks every workspace may use (the app's stock library)."""
+
+
+def library_music_key(name: str) -> str:
+    """Key of a stock music track shared by all workspaces."""
+    return check_key(f"{LIBRARY_MUSIC_PREFIX}{name}")
+
+
+def workspace_prefixes(workspace_id: str, upload_prefix: str = "") -> tuple[str, ...]:
+    """The key prefixes a row of `workspace_id` may read its inputs from.
+
+    Its own `workspaces/{id}/` (what the CLI uploads to and every output is written under) and,
+    when the app drops uploads elsewhere, `{upload_prefix}/{id}/` (STUDIO_UPLOAD_PREFIX).
+    """
+    if not _SEGMENT.fullmatch(workspace_id or "") or ".." in workspace_id:
+        raise InputRejected(f"workspace id {workspace_id!r} is not a plain name")
+    prefixes = [f"workspaces/{workspace_id}/"]
+    if upload_prefix.strip("/"):
+        prefixes.append(f"{check_key(upload_prefix.strip('/'))}/{workspace_id}/")
+    return tuple(prefixes)

@@ -44,6 +44,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             settings.storage_url,
             endpoint_url=settings.s3_endpoint_url,
             fetch_allow_hosts=settings.fetch_allow_hosts,
+            upload_prefix=settings.upload_prefix,
         ),
         "provider": build_provider(settings),
         "webhooks": build_webhooks(settings),

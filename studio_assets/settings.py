@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from resources.errors import StudioError
+from resources.errors import InputRejected, StudioError
+from resources.fetch import parse_allow_hosts
+from resources.keys import check_key
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Settings:
     webhook_secret_set: bool
     max_concurrent_clips: int
     fal_callback_url: str
+    upload_prefix: str
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -32,6 +35,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     provider = env.get("STUDIO_PROVIDER") or ("fal" if env.get("FAL_KEY") else "local")
     if provider not in ("local", "fal"):
         raise StudioError(f"STUDIO_PROVIDER must be 'local' or 'fal', not {provider!r}")
+    parse_allow_hosts(env.get("STUDIO_FETCH_ALLOW_HOSTS", "").split(","))  # host:port, or fail now
     return Settings(
         home=home,
         database_url=env.get("STUDIO_DATABASE_URL") or f"sqlite:///{home / 'studio.db'}",
@@ -44,4 +48,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_secret_set=bool(env.get("STUDIO_WEBHOOK_SECRET")),
         max_concurrent_clips=int(env.get("STUDIO_MAX_CONCURRENT_CLIPS") or 3),
         fal_callback_url=env.get("STUDIO_FAL_CALLBACK_URL", ""),
+        upload_prefix=_upload_prefix(env.get("STUDIO_UPLOAD_PREFIX", "")),
     )
+
+
+def _upload_prefix(value: str) -> str:
+    """STUDIO_UPLOAD_PREFIX as a plain key prefix (`incoming`, `app/uploads`), or empty."""
+    prefix = value.strip().strip("/")
+    try:
+        return check_key(prefix) if prefix else ""
+    except InputRejected:
+        raise StudioError(
+            f"STUDIO_UPLOAD_PREFIX must be a plain key prefix such as 'incoming', not {value!r}"
+        ) from None

@@ -28,15 +28,39 @@ def is_uri(value: str) -> bool:
 
 
 def stage_input(storage: StorageResource, workspace_id: str, value: str, what: str) -> str:
-    """A local path is validated and uploaded to storage; a URI is passed on as given."""
+    """A local path is validated and uploaded to the workspace; a URI must already be in it.
+
+    A `file://`/`s3://` URI outside the workspace's storage is refused here, before any row
+    exists (tenant isolation, `StorageResource.check_input`); an http(s) URL is checked by the
+    fetch guard when the run reads it.
+    """
     if is_uri(value):
-        return value
+        return checked_uri(storage, workspace_id, value, what)
     path = Path(value).expanduser()
     if not path.is_file():
         raise InputRejected(f"{what} not found: {value}")
     inspect_image(path, what)
     name = "".join(c if c.isalnum() or c in "._-" else "-" for c in path.name).lstrip(".-")
     return storage.put_file(upload_key(workspace_id, new_id("up"), name or "input"), path)
+
+
+def checked_uri(
+    storage: StorageResource, workspace_id: str, uri: str, what: str, *, library: bool = False
+) -> str:
+    """`uri` if a row of `workspace_id` may read it; otherwise why not, naming the input."""
+    try:
+        storage.check_input(uri, workspace_id, library=library)
+    except InputRejected as exc:
+        hint = " (give a local path instead and it is uploaded)" if uri.startswith("file:") else ""
+        raise InputRejected(f"{what}: {exc}{hint}") from None
+    return uri
+
+
+def check_uris(storage: StorageResource, workspace_id: str, inputs: dict[str, str | None]) -> None:
+    """Every URI among `inputs` ({what: value}) checked before anything is uploaded."""
+    for what, value in inputs.items():
+        if value and is_uri(value):
+            checked_uri(storage, workspace_id, value, what)
 
 
 def _check_local_pair(image: str, mask: str) -> None:
@@ -74,6 +98,7 @@ def submit_inpaint(
     """Create an `inpaint` row: a new version of the photo (or of an earlier generation)."""
     image, parent, version = _resolve_parent(db, spec)
     _check_local_pair(image, spec.mask)
+    check_uris(storage, spec.workspace_id, {"image": image, "mask": spec.mask})
     image_url = stage_input(storage, spec.workspace_id, image, "image")
     mask_url = stage_input(storage, spec.workspace_id, spec.mask, "mask")
     image_id = new_id("img")
@@ -114,6 +139,16 @@ def submit_project(
 ) -> str:
     """Create a project with its clips (and music), validated and uploaded, then `queued`."""
     clips = spec.ordered_clips()
+    check_uris(
+        storage,
+        spec.workspace_id,
+        {
+            f"clip {i + 1} {what}": value
+            for i, c in enumerate(clips)
+            for what, value in (("image", c.image), ("end image", c.end_image))
+        },
+    )
+    _check_music(db, storage, spec)
     staged = [
         (
             stage_input(storage, spec.workspace_id, c.image, f"clip {i + 1} image"),
@@ -158,6 +193,18 @@ def submit_project(
         if not draft:
             rows.queue(session, VideoProject, project_id)
     return project_id
+
+
+def _check_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> None:
+    """A music URI, or a library track's, must be the workspace's own or the shared library's."""
+    if spec.music is None:
+        return
+    url = spec.music.audio_url or ""
+    if spec.music.track_id:
+        with db.session() as session:
+            url = rows.get_music(session, spec.music.track_id).audio_url
+    if is_uri(url):
+        checked_uri(storage, spec.workspace_id, url, "music", library=True)
 
 
 def _stage_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> str | None:

@@ -22,13 +22,12 @@ KEY = "workspaces/ws_1/videos/vp_1/final.mp4"
 @pytest.fixture(params=["local", "s3"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> StorageResource:
     """Each storage, empty: a directory under tmp_path, or a fresh bucket with a prefix."""
+    allow = f"127.0.0.1:{request.getfixturevalue('_http_peer').server_address[1]}"
     if request.param == "local":
-        return LocalStorage(root=str(tmp_path / "store"), fetch_allow_hosts="127.0.0.1")
+        return LocalStorage(root=str(tmp_path / "store"), fetch_allow_hosts=allow)
     endpoint = request.getfixturevalue("s3_server")
     bucket = request.getfixturevalue("s3_bucket")
-    return S3Storage(
-        bucket=bucket, prefix="studio", endpoint_url=endpoint, fetch_allow_hosts="127.0.0.1"
-    )
+    return S3Storage(bucket=bucket, prefix="studio", endpoint_url=endpoint, fetch_allow_hosts=allow)
 
 
 def stored_objects(storage: StorageResource, s3_client: Any | None = None) -> list[str]:
@@ -172,9 +171,9 @@ def test_storage_from_url(s3_server: str, s3_bucket: str, s3_client: Any, tmp_pa
     root_bucket = storage_from_url(f"s3://{s3_bucket}", endpoint_url=s3_server)
     assert root_bucket.uri_for("k/a.png") == f"s3://{s3_bucket}/k/a.png"
 
-    local = storage_from_url((tmp_path / "store").as_uri(), fetch_allow_hosts="a.example, b")
+    local = storage_from_url((tmp_path / "store").as_uri(), fetch_allow_hosts="a.example:443, b:80")
     assert isinstance(local, LocalStorage) and local.root == str(tmp_path / "store")
-    assert local.allow_hosts == ("a.example", "b")
+    assert local.allow_hosts == ("a.example:443", "b:80")
     assert Path(storage_from_url("file://./rel/store").root) == Path("rel/store")
     for bad in ("s3:///no-bucket", "gs://bucket/x", "file://host/share", "/plain/path"):
         with pytest.raises(StudioError, match="STUDIO_STORAGE_URL must be"):

@@ -11,6 +11,7 @@ from resources.errors import InputRejected, NotFound
 from resources.fetch import DEFAULT_MAX_BYTES
 from resources.keys import check_key
 from resources.storage.base import StorageResource
+from resources.storage.scope import plain_key, plain_path, refuse
 
 
 def path_of(uri: str) -> Path:
@@ -36,16 +37,44 @@ class LocalStorage(StorageResource):
         os.replace(partial, target)  # readers never see a half-written object
         return target.as_uri()
 
-    def download(self, uri: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+    def key_of(self, uri: str) -> str:
+        return self._checked(uri)[0]
+
+    def _checked(self, uri: str) -> tuple[str, Path]:
+        """The key and real path of a `file://` URI inside the root; nothing else.
+
+        The path is decoded once and must be plain; symlinks are refused (their target could be
+        anywhere), so the file read is exactly the file checked.
+        """
         if uri.startswith("s3://"):
             raise InputRejected(f"{uri!r} is on S3 but storage is local: set STUDIO_STORAGE_URL")
-        source = path_of(uri)
+        parts = urlsplit(uri)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise InputRejected(f"not a local file URI: {uri!r}")
+        path = Path(plain_path(parts, decode=True))
+        root = Path(self.root).resolve()
+        for base in (root, Path(self.root).absolute()):
+            if path.is_absolute() and path.is_relative_to(base) and path != base:
+                key = plain_key(parts, path.relative_to(base).as_posix())
+                break
+        else:
+            raise refuse(parts, "it is outside the storage root")
+        candidate = root / key
+        if Path(os.path.realpath(candidate)) != candidate:
+            raise refuse(parts, "it is (or goes through) a symlink")
+        return key, candidate
+
+    def download(self, uri: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+        _, source = self._checked(uri)
         if not source.is_file():
             raise NotFound(f"input file not found: {source}")
         size = source.stat().st_size
         if size > max_bytes:
             raise InputRejected(f"{source.name} is {size} bytes, over the {max_bytes}-byte limit")
-        shutil.copyfile(source, dest)
+        # O_NOFOLLOW: a symlink swapped in after the check is not followed either.
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as src, dest.open("wb") as out:
+            shutil.copyfileobj(src, out)
         return dest
 
     def exists(self, uri: str) -> bool:

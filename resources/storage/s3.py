@@ -17,6 +17,7 @@ from resources.errors import InputRejected, NotFound, StudioError
 from resources.fetch import DEFAULT_MAX_BYTES
 from resources.keys import check_key
 from resources.storage.base import StorageResource, content_type_for
+from resources.storage.scope import plain_key, plain_path, refuse
 
 TRANSFER = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
 
@@ -81,10 +82,21 @@ class S3Storage(StorageResource):
         self.client.upload_file(str(path), self.bucket, full, ExtraArgs=extra, Config=TRANSFER)
         return f"s3://{self.bucket}/{full}"
 
-    def download(self, uri: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+    def key_of(self, uri: str) -> str:
+        """The key under `prefix` of an `s3://` URI in this bucket; nothing else."""
         if not uri.startswith("s3://"):
             raise InputRejected(f"{uri!r} is not on S3; S3 storage reads s3:// and https:// only")
-        bucket, key = split_s3_uri(uri)
+        parts = urlsplit(uri)
+        if parts.netloc != self.bucket:
+            raise refuse(parts, f"it is not in this storage's bucket {self.bucket!r}")
+        full = plain_path(parts, decode=False).removeprefix("/")
+        prefix = self.prefix.strip("/")
+        if prefix and not full.startswith(f"{prefix}/"):
+            raise refuse(parts, "it is outside the storage root (the bucket's prefix)")
+        return plain_key(parts, full.removeprefix(f"{prefix}/") if prefix else full)
+
+    def download(self, uri: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+        bucket, key = self.bucket, self._key(self.key_of(uri))
         try:
             size = self.client.head_object(Bucket=bucket, Key=key)["ContentLength"]
         except ClientError as exc:

@@ -107,7 +107,9 @@ def _plan(
     if row.music_track_id:
         with db.session() as session:
             track = rows.get_music(session, row.music_track_id)
-        music = storage.fetch(track.audio_url, workdir / "music", MAX_MEDIA_BYTES)
+        music = storage.fetch_input(
+            track.audio_url, workdir / "music", row.workspace_id, MAX_MEDIA_BYTES, library=True
+        )
     return plan_compile(
         inputs, aspect_ratio=row.aspect_ratio, music=music, music_volume=row.music_volume
     )

@@ -149,14 +149,14 @@ def _start(db: AppDatabase, image_id: str, kind: str, run_id: str, force: bool) 
 
 
 def _fetch_inputs(storage: StorageResource, row: ImageGeneration, workdir: Path) -> Inputs:
-    image_path = storage.fetch(row.original_image_url, workdir / "input")
+    image_path = storage.fetch_input(row.original_image_url, workdir / "input", row.workspace_id)
     facts = inspect_image(image_path, "image")
     image = MediaInput(image_path, storage.remote_url(row.original_image_url))
     if row.kind != "inpaint":
         return Inputs(image, facts)
     if not row.mask_url:
         raise InputRejected("inpainting needs a mask")
-    mask_path = storage.fetch(row.mask_url, workdir / "mask")
+    mask_path = storage.fetch_input(row.mask_url, workdir / "mask", row.workspace_id)
     check_mask(inspect_image(mask_path, "mask"), facts)
     return Inputs(image, facts, MediaInput(mask_path, storage.remote_url(row.mask_url)))
 

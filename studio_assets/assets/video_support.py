@@ -72,7 +72,7 @@ def fetch_image(
     With remote storage the fitted photo is stored next to the project and handed to the
     provider as a presigned URL, so the provider reads it from our bucket: no upload to it.
     """
-    raw = storage.fetch(uri, workdir / f"{name}.raw")
+    raw = storage.fetch_input(uri, workdir / f"{name}.raw", project.workspace_id)
     inspect_image(raw, f"{name} ({uri.rsplit('/', 1)[-1]})")
     fitted = fit_to_frame(raw, workdir / f"{name}.jpg", project.aspect_ratio)
     raw.unlink(missing_ok=True)

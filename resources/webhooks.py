@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import httpx
+from pydantic import model_validator
 
 RETRYABLE_STATUS = {429} | set(range(500, 600))
 
@@ -36,6 +37,12 @@ def _redacted(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+SECRET_REQUIRED = (
+    "STUDIO_WEBHOOK_URL is set but STUDIO_WEBHOOK_SECRET is not: every webhook is signed with "
+    "the secret, so set it (and give it to the receiver) or unset the URL"
+)
+
+
 class WebhookResource(dg.ConfigurableResource):
     """POSTs signed JSON events to `STUDIO_WEBHOOK_URL`; a no-op without a URL."""
 
@@ -44,6 +51,13 @@ class WebhookResource(dg.ConfigurableResource):
     attempts: int = 5
     base_delay_s: float = 0.5
     timeout_s: float = 5.0
+
+    @model_validator(mode="after")
+    def _signed(self) -> WebhookResource:
+        # An HMAC with an empty key proves nothing: a receiver could not tell us from anyone.
+        if self.url and not self.secret:
+            raise ValueError(SECRET_REQUIRED)
+        return self
 
     @property
     def enabled(self) -> bool:

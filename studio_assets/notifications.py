@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,11 +23,20 @@ def _iso(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def event_id(row_id: str, event: str, submission: int) -> str:
+    """Stable for one transition of one submission, so a receiver can drop a re-delivery."""
+    digest = hashlib.sha256(f"{row_id}|{event}|{submission}".encode()).hexdigest()[:24]
+    return f"evt_{digest}"
+
+
 def payload_for(row: VideoProject | ImageGeneration, kind: str) -> dict[str, Any]:
     """The event body: `video.completed`, `image.failed`, …; URLs are storage URIs, cost cents."""
+    event = f"{EVENT_PREFIX[kind]}.{row.status}"
     payload: dict[str, Any] = {
-        "event": f"{EVENT_PREFIX[kind]}.{row.status}",
+        "event_id": event_id(row.id, event, row.submission),
+        "event": event,
         "id": row.id,
+        "submission": row.submission,
         "status": row.status,
         "error": row.error_message,
         "occurred_at": _iso(row.updated_at),

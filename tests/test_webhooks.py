@@ -6,6 +6,8 @@ import hmac
 import json
 import logging
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from resources.errors import StudioError
 from resources.models import ImageGeneration
 from resources.repository import rows
 from resources.webhooks import WebhookResource, sign
@@ -25,11 +28,12 @@ from sensors.run_status import run_failed_sensor
 from studio_assets import control, submission
 from studio_assets.assets.images import enhanced_image
 from studio_assets.definitions import build_webhooks
-from studio_assets.notifications import notify
+from studio_assets.notifications import event_id, notify
 from studio_assets.samples import room_photo
 from studio_assets.settings import load_settings
 from studio_assets.validation import EnhanceSpec
 from tests.studio_fixtures import Studio
+from tests.test_cli import STUDIO
 
 SECRET = "s3cret"
 LOG = logging.getLogger("tests.webhooks")
@@ -179,7 +183,11 @@ def test_one_post_per_terminal_transition_and_again_after_a_retry(
         thread.join(timeout=10)
     assert notify(studio.db, hooks, "image", image_id, LOG, background=False) is False
 
-    assert [e["event"] for e in receiver.wait_for(2)] == ["image.failed", "image.completed"]
+    events = receiver.wait_for(2)
+    assert [e["event"] for e in events] == ["image.failed", "image.completed"]
+    assert [e["submission"] for e in events] == [1, 2]
+    assert events[0]["event_id"] != events[1]["event_id"]
+    assert events[1]["event_id"] == event_id(image_id, "image.completed", 2)
     time.sleep(0.2)
     assert len(receiver.received) == 2
 
@@ -262,9 +270,36 @@ def test_the_secret_comes_from_the_environment_only_when_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = {"STUDIO_WEBHOOK_URL": "https://app.example/hooks"}
-    assert build_webhooks(load_settings(url)).secret == ""
+    assert build_webhooks(load_settings({})).secret == ""
     monkeypatch.setenv("STUDIO_WEBHOOK_SECRET", SECRET)
     hooks = build_webhooks(load_settings({**url, "STUDIO_WEBHOOK_SECRET": SECRET}))
     assert isinstance(hooks.secret, dg.EnvVar)
     with dg.build_resources({"webhooks": hooks}) as resources:
         assert resources.webhooks.secret == SECRET
+
+
+def test_a_webhook_url_without_a_secret_is_refused_at_start() -> None:
+    """No HMAC with an empty key: the settings, the resource and the CLI all refuse it."""
+    with pytest.raises(StudioError, match="STUDIO_WEBHOOK_SECRET is not"):
+        load_settings({"STUDIO_WEBHOOK_URL": "https://app.example/hooks"})
+    with pytest.raises(ValueError, match="STUDIO_WEBHOOK_SECRET is not"):
+        WebhookResource(url="https://app.example/hooks")
+    done = subprocess.run(
+        [STUDIO, "status", "vp_nothing"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin", "STUDIO_WEBHOOK_URL": "https://app.example/hooks"},
+        cwd=tempfile.mkdtemp(),
+    )
+    assert done.returncode != 0 and "STUDIO_WEBHOOK_SECRET is not" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_each_event_carries_a_stable_event_id_and_the_submission() -> None:
+    first = event_id("vp_1", "video.completed", 1)
+    assert first == event_id("vp_1", "video.completed", 1), "re-deliveries share the id"
+    assert (
+        len({first, event_id("vp_1", "video.failed", 1), event_id("vp_1", "video.completed", 2)})
+        == 3
+    )

@@ -14,6 +14,8 @@ import dagster as dg
 import httpx
 from pydantic import model_validator
 
+from resources.errors import StudioError
+
 RETRYABLE_STATUS = {429} | set(range(500, 600))
 
 
@@ -43,6 +45,12 @@ SECRET_REQUIRED = (
 )
 
 
+def refuse_unsigned(url: str, secret: str) -> None:
+    """Raise `StudioError` for a webhook URL without a secret (never says what the secret is)."""
+    if url.strip() and not secret.strip():
+        raise StudioError(SECRET_REQUIRED)
+
+
 class WebhookResource(dg.ConfigurableResource):
     """POSTs signed JSON events to `STUDIO_WEBHOOK_URL`; a no-op without a URL."""
 
@@ -55,7 +63,7 @@ class WebhookResource(dg.ConfigurableResource):
     @model_validator(mode="after")
     def _signed(self) -> WebhookResource:
         # An HMAC with an empty key proves nothing: a receiver could not tell us from anyone.
-        if self.url and not self.secret:
+        if self.url and isinstance(self.secret, str) and not self.secret.strip():
             raise ValueError(SECRET_REQUIRED)
         return self
 

@@ -39,6 +39,7 @@ def cancel(
         run_ids |= _runs_on_the_way(instance, row_id, row.submission)
     for run_id in run_ids:
         _stop_run(instance, run_id)
+    # Whether or not the run could be reached: a dead worker cannot cancel its own requests.
     canceled = _cancel_requests(db, provider, kind, row_id)
     if webhooks is not None:
         notify(db, webhooks, kind, row_id, LOG, background=False)
@@ -82,7 +83,23 @@ def _stop_run(instance: dg.DagsterInstance, run_id: str) -> None:
         return
     # A launched run is terminated by its launcher; one executing in another process (studio
     # run) notices the row is `canceled` at its next progress report and stops there.
-    if not instance.run_launcher.terminate(run_id):
+    try:
+        terminated = instance.run_launcher.terminate(run_id)
+    except Exception as exc:  # the code server died with the worker, or no longer knows the run
+        LOG.warning(
+            f"run {run_id} could not be terminated ({type(exc).__name__}); canceling anyway"
+        )
+        terminated = False
+    if not terminated:
+        _give_up_on(instance, run_id)
+
+
+def _give_up_on(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Nobody answered for the run: leave it `CANCELING` so run monitoring's cancel timeout
+    (`cancel_timeout_seconds`) ends it `CANCELED` and frees its queue slot. A worker that is
+    in fact alive stops at its next progress report, since the row is already `canceled`."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.status != dg.DagsterRunStatus.CANCELING and not run.is_finished:
         instance.report_run_canceling(run, message="canceled by `studio cancel`")
 
 

@@ -22,8 +22,10 @@ def build_provider(settings: Settings) -> ProviderResource:
     if settings.provider == "fal":
         from resources.provider.fal import FalProvider
 
+        # An EnvVar of an unset variable fails the run before any asset can tell the row why;
+        # an empty key fails each generation with studio's own message instead.
         return FalProvider(
-            fal_key=dg.EnvVar("FAL_KEY"),
+            fal_key=dg.EnvVar("FAL_KEY") if settings.fal_key_set else "",
             fetch_allow_hosts=settings.fetch_allow_hosts,
             callback_url=settings.fal_callback_url,
         )

@@ -44,6 +44,7 @@ from studio_assets import submit_journal
 
 SUBMIT_LEASE_S = 180.0
 """Covers one submit call plus the patient store of its id; past it the slot is ambiguous."""
+RECONCILE_POLL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def generate_once(
     buy = Purchase(db, slot, row_id, provider, storage, job, owner)
     if force:
         buy.move(ledger.reset)
-    state = _settle(buy, buy.read())
+    state = _settle(buy, buy.read(), timeout_s, should_stop)
     model = provider.model_for(job.kind)
     if state.status is SlotStatus.COMPLETED:
         if state.url and storage.exists(state.url):
@@ -136,7 +137,9 @@ def generate_once(
     )
 
 
-def _settle(buy: Purchase, state: SlotState) -> SlotState:
+def _settle(
+    buy: Purchase, state: SlotState, timeout_s: float, should_stop: StopCheck | None
+) -> SlotState:
     """Resolve what an earlier attempt left behind before anything is bought."""
     label = buy.job.label
     if state.status is SlotStatus.SUBMITTING:
@@ -145,15 +148,27 @@ def _settle(buy: Purchase, state: SlotState) -> SlotState:
         buy.move(ledger.expire_submitting)
         state = buy.read()
     if state.status is SlotStatus.AMBIGUOUS:
-        state = _reconcile(buy, state)
+        state = _reconcile(buy, state, timeout_s, should_stop)
     if state.status is SlotStatus.HELD:
         raise NeedsForce(f"{label}: {state.error}")
     return state
 
 
-def _reconcile(buy: Purchase, state: SlotState) -> SlotState:
-    """An ambiguous slot: find the request the provider may have accepted, by submit token."""
-    found = submit_journal.lookup(buy.storage, state.token) if state.token else None
+def _reconcile(
+    buy: Purchase, state: SlotState, timeout_s: float, should_stop: StopCheck | None
+) -> SlotState:
+    """An ambiguous slot: find the request the provider may have accepted, by submit token.
+
+    A provider that calls back (fal with `STUDIO_FAL_CALLBACK_URL`) names the request when the
+    job ends, so its callback is awaited as long as the job itself would be."""
+    found = _journaled(buy, state)
+    if not found and buy.provider.reports_requests and state.submit_started_at:
+        deadline = ledger.aware(state.submit_started_at).timestamp() + timeout_s
+        while not found and time.time() < deadline:
+            if should_stop and should_stop():
+                raise Canceled(f"{buy.job.label}: stopped while waiting to reconcile its submit")
+            time.sleep(RECONCILE_POLL_S)
+            found = _journaled(buy, state)
     if found:
         buy.move(ledger.reconciled, found)
     elif buy.provider.resubmit_is_free:
@@ -169,6 +184,10 @@ def _reconcile(buy: Purchase, state: SlotState) -> SlotState:
             f"{buy.row_id} to buy it again"
         )
     return buy.read()
+
+
+def _journaled(buy: Purchase, state: SlotState) -> str | None:
+    return submit_journal.lookup(buy.storage, state.token) if state.token else None
 
 
 def _submit(buy: Purchase) -> str:

@@ -3,21 +3,53 @@
 The language-neutral launch path (an app inserts rows and sets `status='queued'`) skips the
 CLI's validation, so the first step of every job turns the rows back into the spec models and
 validates them with the same rules — and fetches and decodes every input — before anything is
-bought. A refusal is an `InputRejected` naming the field; it costs nothing.
+bought. A refusal is an `InputRejected` naming the row, the clip and the column; it costs nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from pydantic import BaseModel
+
+from resources.database import AppDatabase
 from resources.errors import InputRejected
 from resources.ffmpeg import FFmpegError, probe
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
+from resources.provider.base import ProviderResource
 from resources.storage import StorageResource
 from studio_assets.project_spec import ProjectSpec
+from studio_assets.prompts import INPAINT_REMOVE, inpaint_prompt
 from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
 
 MAX_MUSIC_BYTES = 200 * 1024 * 1024
+
+# Spec fields whose app-DB column has another name: the message names the column the app wrote.
+CLIP_COLUMNS = {
+    "image": "source_image_url",
+    "end_image": "end_image_url",
+    "transition": "transition_type",
+    "duration": "duration_seconds",
+}
+PROJECT_COLUMNS = {"music": "music_track_id", "music.volume": "music_volume"}
+IMAGE_COLUMNS = {"image": "original_image_url", "mask": "mask_url"}
+
+S = TypeVar("S", bound=BaseModel)
+Where = Callable[[tuple[int | str, ...]], str]
+
+
+def check_project_rows(
+    db: AppDatabase, row: VideoProject, clips: list[VideoClip]
+) -> MusicTrack | None:
+    """Refuse the project's rows as `studio submit` would refuse its spec; its music track."""
+    track = None
+    if row.music_track_id:
+        with db.session() as session:
+            track = session.get(MusicTrack, row.music_track_id)
+    project_spec_of(row, clips, track)
+    return track
 
 
 def project_spec_of(
@@ -26,9 +58,9 @@ def project_spec_of(
     """The spec these rows stand for; refuses what `studio submit` would have refused."""
     music = None
     if row.music_track_id:
-        music = {"track_id": row.music_track_id, "volume": row.music_volume}
         if track is None:
-            raise InputRejected(f"music: track {row.music_track_id!r} does not exist")
+            raise InputRejected(f"music_track_id: track {row.music_track_id!r} does not exist")
+        music = {"track_id": row.music_track_id, "volume": row.music_volume}
     spec = {
         "name": row.name,
         "workspace_id": row.workspace_id,
@@ -48,7 +80,16 @@ def project_spec_of(
             for clip in clips
         ],
     }
-    return _parsed(ProjectSpec, spec, f"video project {row.id}")
+
+    def where(loc: tuple[int | str, ...]) -> str:
+        if len(loc) >= 2 and loc[0] == "clips" and isinstance(loc[1], int):
+            field = ".".join(str(p) for p in loc[2:])
+            clip = clips[loc[1]]
+            return f"clip {loc[1] + 1} ({clip.id}) {CLIP_COLUMNS.get(field, field)}".strip()
+        dotted = ".".join(str(p) for p in loc)
+        return PROJECT_COLUMNS.get(dotted, dotted)
+
+    return _parsed(ProjectSpec, spec, f"video project {row.id}", where)
 
 
 def image_spec_of(row: ImageGeneration) -> EnhanceSpec | InpaintSpec:
@@ -58,10 +99,10 @@ def image_spec_of(row: ImageGeneration) -> EnhanceSpec | InpaintSpec:
             "image": row.original_image_url,
             "mask": row.mask_url or "",
             "mode": row.mode,
-            "prompt": row.prompt,
+            "prompt": _inpaint_request(row.mode, row.prompt),
             "workspace_id": row.workspace_id,
         }
-        return _parsed(InpaintSpec, spec, f"image {row.id}")
+        return _parsed(InpaintSpec, spec, f"image {row.id}", _image_column)
     spec = {
         "image": row.original_image_url,
         "room_type": row.room_type or "other",
@@ -69,12 +110,17 @@ def image_spec_of(row: ImageGeneration) -> EnhanceSpec | InpaintSpec:
         "prompt": row.prompt,
         "workspace_id": row.workspace_id,
     }
-    return _parsed(EnhanceSpec, spec, f"image {row.id}")
+    return _parsed(EnhanceSpec, spec, f"image {row.id}", _image_column)
 
 
-def check_music(storage: StorageResource, track: MusicTrack, workdir: Path) -> None:
-    """The track must be there and decode as audio: found now, not after the clips are bought."""
-    path = storage.fetch(track.audio_url, workdir / "music-check", MAX_MUSIC_BYTES)
+def check_music(
+    storage: StorageResource, track: MusicTrack, workspace_id: str, workdir: Path
+) -> None:
+    """The track must be the workspace's or the library's, and decode as audio: found now, not
+    after the clips are bought."""
+    path = storage.fetch_input(
+        track.audio_url, workdir / "music-check", workspace_id, MAX_MUSIC_BYTES, library=True
+    )
     try:
         info = probe(path)
     except FFmpegError:
@@ -85,8 +131,33 @@ def check_music(storage: StorageResource, track: MusicTrack, workdir: Path) -> N
         raise InputRejected(f"music track {track.id!r} ({track.name}) is not an audio file")
 
 
-def _parsed(model: type, spec: dict[str, object], what: str):  # type: ignore[no-untyped-def]
+def check_provider(provider: ProviderResource) -> None:
+    """A provider that cannot work (fal without FAL_KEY) fails the row with its own message
+    before anything is fetched or claimed; the resource does not refuse at start-up, where only
+    Dagster's error would be seen."""
+    check_key = getattr(provider, "check_key", None)
+    if callable(check_key):
+        check_key()
+
+
+def _inpaint_request(mode: str | None, stored: str | None) -> str | None:
+    """The caller's words in a prompt `studio image inpaint` built around them (so its length is
+    checked as the CLI checked it); a prompt an app wrote itself is checked as it is."""
+    if not stored or mode not in ("remove", "add"):
+        return stored
+    words = stored.removeprefix(INPAINT_REMOVE).strip() if mode == "remove" else ""
+    if mode == "add" and stored.startswith("Add "):
+        words = stored.removeprefix("Add ").partition(" in the masked area, ")[0]
+    return (words or None) if inpaint_prompt(mode, words or None) == stored else stored
+
+
+def _image_column(loc: tuple[int | str, ...]) -> str:
+    dotted = ".".join(str(p) for p in loc)
+    return IMAGE_COLUMNS.get(dotted, dotted)
+
+
+def _parsed(model: type[S], spec: dict[str, object], what: str, where: Where) -> S:
     try:
-        return parse_spec(model, spec)
+        return parse_spec(model, spec, where)
     except InputRejected as exc:
         raise InputRejected(f"{what} is invalid as stored in the app DB: {exc}") from None

@@ -26,6 +26,7 @@ class Settings:
     max_concurrent_clips: int
     fal_callback_url: str
     upload_prefix: str
+    fal_key_set: bool
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +50,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_concurrent_clips=int(env.get("STUDIO_MAX_CONCURRENT_CLIPS") or 3),
         fal_callback_url=env.get("STUDIO_FAL_CALLBACK_URL", ""),
         upload_prefix=_upload_prefix(env.get("STUDIO_UPLOAD_PREFIX", "")),
+        fal_key_set=bool(env.get("FAL_KEY", "").strip()),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -138,13 +139,22 @@ class InpaintSpec(SpecModel):
             raise ValueError("mode 'add' needs a prompt describing what to add")
 
 
-def parse_spec(model: type[S], data: dict[str, object]) -> S:
-    """Validate `data`; turn pydantic's errors into one specific message per problem."""
+def parse_spec(
+    model: type[S],
+    data: dict[str, object],
+    where: Callable[[tuple[int | str, ...]], str] | None = None,
+) -> S:
+    """Validate `data`; turn pydantic's errors into one specific message per problem.
+
+    `where` names a field from its location (`("clips", 0, "room_type")`); by default the
+    location itself (`clips.0.room_type`), as a spec file spells it.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "spec"
-            problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+            loc = tuple(err["loc"])
+            place = (where(loc) if where else ".".join(str(p) for p in loc)) or "spec"
+            problems.append(f"{place}: {err['msg'].removeprefix('Value error, ')}")
         raise InputRejected("; ".join(problems)) from None

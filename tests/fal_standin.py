@@ -502,7 +502,7 @@ def standin_env(standin: FalStandin, cert: Path, fal_home: Path) -> dict[str, st
         "FAL_KEY": standin.fal_key,
         "FAL_HOME_DIR": str(fal_home),  # no real `fal auth login` tokens are ever read
         "SSL_CERT_FILE": str(cert),
-        "STUDIO_FETCH_ALLOW_HOSTS": "127.0.0.1",
+        "STUDIO_FETCH_ALLOW_HOSTS": standin.host,  # results are fetched from its media host
         "NO_PROXY": "127.0.0.1,localhost",
     }
 

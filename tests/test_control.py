@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -9,9 +11,12 @@ from contextlib import contextmanager
 
 import dagster as dg
 import pytest
+from dagster._core.storage.tags import GRPC_INFO_TAG
+from dagster._core.utils import make_new_run_id
 
 from resources.errors import StudioError
-from resources.repository import ledger
+from resources.models import VideoProject
+from resources.repository import ledger, rows
 from studio_assets import control
 from studio_assets.assets.video import video_clips
 from tests.fakes import FakeProvider, fake, journal
@@ -107,3 +112,45 @@ def test_retry_refuses_a_running_or_completed_project(sqlite_studio: Studio) -> 
     assert run(sqlite_studio, project_id, fake()).success
     with pytest.raises(StudioError, match="is completed"):
         control.retry(sqlite_studio.db, project_id)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_cancel_when_the_code_server_is_gone_still_cancels_the_row_and_the_requests(
+    sqlite_studio: Studio,
+) -> None:
+    """The run worker and its code server died together: Dagster cannot reach the run to
+    terminate it, yet the row ends `canceled` and the paid request is canceled via the ledger."""
+    studio = sqlite_studio
+    project_id = make_project(studio, ("exterior", "kitchen"), seamless=(), music=False)
+    dead = dg.DagsterRun(
+        job_name="video_job",
+        run_id=make_new_run_id(),
+        status=dg.DagsterRunStatus.STARTED,
+        tags={
+            "dagster/partition": project_id,
+            "studio/submission": "1",
+            GRPC_INFO_TAG: json.dumps({"host": "127.0.0.1", "port": closed_port()}),
+        },
+    )
+    studio.instance.add_run(dead)
+    first = clips(studio, project_id)[0]
+    with studio.db.session() as session:
+        assert rows.start(session, VideoProject, project_id, dead.run_id, "generating")
+        token = ledger.claim(session, ledger.CLIP, first.id, dead.run_id, 60)
+        assert token and ledger.submitted(session, ledger.CLIP, first.id, token, "fake-orphan")
+    provider = fake()
+
+    canceled = control.cancel(studio.db, provider, studio.instance, project_id)
+
+    assert canceled == ["fake-orphan"]
+    assert journal(provider.journal_name).cancels == ["fake-orphan"]
+    assert project(studio, project_id).status == "canceled"
+    with studio.db.session() as session:
+        assert ledger.read(session, ledger.CLIP, first.id).status == "failed"
+    run_status = studio.instance.get_run_by_id(dead.run_id).status
+    assert run_status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)

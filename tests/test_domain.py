@@ -1,16 +1,22 @@
-"""Domain decisions as plain functions: prompts, ordering, prices, progress bands."""
+"""Domain decisions as plain functions: prompts, ordering, prices, progress bands, validation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from resources.errors import InputRejected
+from resources.models import ImageGeneration, VideoClip, VideoProject
 from studio_assets.motion import MOTION_PROMPTS, clip_prompt
 from studio_assets.pricing import KLING_I2V, NANO_BANANA_EDIT, price_cents
 from studio_assets.project_spec import ProjectSpec
 from studio_assets.prompts import GUARDRAIL, STYLES, enhancement_prompt, inpaint_prompt
 from studio_assets.rooms import ROOM_TYPES
+from studio_assets.row_validation import image_spec_of, project_spec_of
+from studio_assets.validation import EnhanceSpec, InpaintSpec, inspect_image, parse_spec
 from studio_assets.video_plan import (
     CLIP_PROGRESS,
     estimate,
@@ -89,3 +95,109 @@ def test_transitions_only_between_rooms_whose_clips_exist() -> None:
 @pytest.mark.parametrize(("done", "total", "percent"), [(0, 4, 10), (2, 4, 35), (4, 4, 60)])
 def test_progress_moves_during_the_clip_phase(done: int, total: int, percent: int) -> None:
     assert span(CLIP_PROGRESS, done, total) == percent
+
+
+CLIP = {"image": "a.jpg", "room_type": "kitchen"}
+
+
+@pytest.mark.parametrize(
+    ("model", "spec", "where"),
+    [
+        (ProjectSpec, {"name": "Elm\x00", "clips": [CLIP]}, "name"),
+        (
+            ProjectSpec,
+            {"name": "Elm", "clips": [{**CLIP, "room_label": "K\x00"}]},
+            "clips.0.room_label",
+        ),
+        (
+            ProjectSpec,
+            {"name": "Elm", "clips": [CLIP, {**CLIP, "motion_prompt": "\x00"}]},
+            "clips.1.motion_prompt",
+        ),
+        (EnhanceSpec, {"image": "a.jpg", "prompt": "bright\x00"}, "prompt"),
+        (
+            InpaintSpec,
+            {"image": "a.jpg", "mask": "m.png", "mode": "add", "prompt": "a\x00"},
+            "prompt",
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_by_name(model: type, spec: dict, where: str) -> None:
+    """Postgres cannot store NUL in text: refused with the field's name, not a driver error."""
+    with pytest.raises(InputRejected, match=f"^{where}: contains a NUL character$"):
+        parse_spec(model, spec)
+
+
+def test_a_decompression_bomb_is_refused_by_name(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (30000, 30000)).save(bomb, format="PNG")  # a few KB
+    with pytest.raises(InputRejected, match=r"^photo claims far more pixels .*decompression bomb"):
+        inspect_image(bomb, "photo")
+
+
+def _project_rows(**clip_values: object) -> tuple[VideoProject, list[VideoClip]]:
+    row = VideoProject(id="vp_1", workspace_id="ws_1", name="Elm", aspect_ratio="16:9")
+    clips = [
+        VideoClip(id=f"vc_{n}", source_image_url=f"s3://b/{n}.jpg", room_type="kitchen")
+        for n in "ab"
+    ]
+    for clip in clips:
+        clip.transition_type, clip.duration_seconds = "cut", 5
+    for name, value in clip_values.items():
+        setattr(clips[1], name, value)
+    return row, clips
+
+
+def test_project_rows_are_the_spec_they_stand_for() -> None:
+    row, clips = _project_rows()
+    spec = project_spec_of(row, clips, None)
+    assert [c.image for c in spec.clips] == ["s3://b/a.jpg", "s3://b/b.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"duration_seconds": 7}, "clip 2 (vc_b) duration_seconds: Input should be 5 or 10"),
+        ({"transition_type": "wipe"}, "clip 2 (vc_b) transition_type: Input should be 'cut'"),
+        ({"room_type": "ballroom"}, "clip 2 (vc_b) room_type: Input should be 'living-room'"),
+        ({"source_image_url": "file:///x/notes.txt"}, "clip 2 (vc_b) source_image_url: "),
+    ],
+)
+def test_a_bad_clip_row_is_refused_naming_the_clip_and_its_column(
+    values: dict[str, object], message: str
+) -> None:
+    row, clips = _project_rows(**values)
+    with pytest.raises(InputRejected) as refused:
+        project_spec_of(row, clips, None)
+    assert str(refused.value).startswith(
+        f"video project vp_1 is invalid as stored in the app DB: {message}"
+    )
+
+
+def test_a_project_row_naming_a_missing_track_is_refused() -> None:
+    row, clips = _project_rows()
+    row.music_track_id = "mt_gone"
+    with pytest.raises(InputRejected, match="music_track_id: track 'mt_gone' does not exist"):
+        project_spec_of(row, clips, None)
+
+
+def _inpaint_row(mode: str, prompt: str | None) -> ImageGeneration:
+    return ImageGeneration(
+        id="img_1",
+        workspace_id="ws_1",
+        kind="inpaint",
+        mode=mode,
+        prompt=prompt,
+        original_image_url="s3://b/a.jpg",
+        mask_url="s3://b/m.png",
+    )
+
+
+def test_an_inpaint_prompt_the_cli_built_is_checked_as_the_caller_wrote_it() -> None:
+    """`studio image inpaint` stores its template around the caller's ≤ 2000 characters."""
+    words = "the armchair by the window " * 70  # 1890 characters
+    for mode in ("remove", "add"):
+        spec = image_spec_of(_inpaint_row(mode, inpaint_prompt(mode, words.strip())))
+        assert spec.prompt == words.strip()
+    with pytest.raises(InputRejected, match="prompt: String should have at most 2000"):
+        image_spec_of(_inpaint_row("add", "x" * 2001))  # an app's own prompt: as written

@@ -37,7 +37,7 @@ def production(
     s3_bucket: str,
     tmp_path: Path,
 ) -> Studio:
-    provider = FalProvider(fal_key=FAL_KEY, poll_interval_s=1.0, fetch_allow_hosts="127.0.0.1")
+    provider = FalProvider(fal_key=FAL_KEY, poll_interval_s=1.0, fetch_allow_hosts=standin.host)
     storage = S3Storage(bucket=s3_bucket, prefix="prod", endpoint_url=s3_server)
     return Studio(AppDatabase(url=pg_app_url), storage, provider, pg_dagster_instance, tmp_path)
 

@@ -66,7 +66,11 @@ def faulty(
 
 
 def fal_provider(**overrides: Any) -> FalProvider:
-    settings = {"poll_interval_s": 1.0, "fetch_allow_hosts": "127.0.0.1", "max_concurrency": 1}
+    settings = {
+        "poll_interval_s": 1.0,
+        "fetch_allow_hosts": os.environ["STUDIO_FETCH_ALLOW_HOSTS"],  # the stand-in
+        "max_concurrency": 1,
+    }
     return FalProvider(fal_key=FAL_KEY, **{**settings, **overrides})
 
 

@@ -118,9 +118,10 @@ def test_bad_images_are_refused_at_submit_and_nothing_is_written(
 def test_a_bad_image_reaching_the_run_fails_the_row_without_retries(studio: Studio) -> None:
     bad = studio.tmp / "notes.jpg"
     bad.write_text("not a photo")
+    uri = studio.storage.put_file("workspaces/ws_default/uploads/up_1/notes.jpg", bad)
     image_id = submission.submit_enhance(
-        studio.db, studio.storage, EnhanceSpec(image=bad.as_uri())
-    )  # a URI is only checked when the run fetches it
+        studio.db, studio.storage, EnhanceSpec(image=uri)
+    )  # a stored object's content is only checked when the run fetches it
 
     result = studio.materialize([enhanced_image], "images", image_id)
 

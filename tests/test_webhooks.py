@@ -8,12 +8,14 @@ import logging
 import socket
 import subprocess
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -23,11 +25,11 @@ import pytest
 from resources.errors import StudioError
 from resources.models import ImageGeneration
 from resources.repository import rows
-from resources.webhooks import WebhookResource, sign
+from resources.webhooks import WebhookResource, refuse_unsigned, sign
 from sensors.run_status import run_failed_sensor
 from studio_assets import control, submission
 from studio_assets.assets.images import enhanced_image
-from studio_assets.definitions import build_webhooks
+from studio_assets.definitions import build_defs, build_webhooks
 from studio_assets.notifications import event_id, notify
 from studio_assets.samples import room_photo
 from studio_assets.settings import load_settings
@@ -48,6 +50,8 @@ class Receiver:
     status: int = 200  # what a correctly signed request gets
     received: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
+    bodies: list[dict[str, Any]] = field(default_factory=list)  # every signed attempt
+    fail_first: int = 0  # answer 503 to this many signed attempts first
 
     def wait_for(self, count: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout_s
@@ -68,7 +72,12 @@ def receiver() -> Iterator[Receiver]:
             state.attempts += 1
             if not hmac.compare_digest(expected, self.headers.get("X-Studio-Signature", "")):
                 self.send_response(401)
+            elif state.fail_first > 0:
+                state.fail_first -= 1
+                state.bodies.append(json.loads(body))
+                self.send_response(503)
             else:
+                state.bodies.append(json.loads(body))
                 if state.status == 200:
                     state.received.append(json.loads(body))
                 self.send_response(state.status)
@@ -279,11 +288,15 @@ def test_the_secret_comes_from_the_environment_only_when_set(
 
 
 def test_a_webhook_url_without_a_secret_is_refused_at_start() -> None:
-    """No HMAC with an empty key: the settings, the resource and the CLI all refuse it."""
-    with pytest.raises(StudioError, match="STUDIO_WEBHOOK_SECRET is not"):
-        load_settings({"STUDIO_WEBHOOK_URL": "https://app.example/hooks"})
+    """No HMAC with an empty key: Definitions load, the resource and the CLI all refuse it."""
+    unsigned = {"STUDIO_WEBHOOK_URL": "https://app.example/hooks"}
     with pytest.raises(ValueError, match="STUDIO_WEBHOOK_SECRET is not"):
-        WebhookResource(url="https://app.example/hooks")
+        build_defs(load_settings(unsigned))
+    with pytest.raises(ValueError, match="STUDIO_WEBHOOK_SECRET is not"):
+        WebhookResource(url="https://app.example/hooks", secret="  ")
+    with pytest.raises(StudioError, match="STUDIO_WEBHOOK_SECRET is not"):
+        refuse_unsigned(unsigned["STUDIO_WEBHOOK_URL"], "")
+    refuse_unsigned("", "")
     done = subprocess.run(
         [STUDIO, "status", "vp_nothing"],
         capture_output=True,
@@ -303,3 +316,35 @@ def test_each_event_carries_a_stable_event_id_and_the_submission() -> None:
         len({first, event_id("vp_1", "video.failed", 1), event_id("vp_1", "video.completed", 2)})
         == 3
     )
+
+
+def test_a_re_delivery_carries_the_same_event_id_and_the_submission(
+    sqlite_studio: Studio, receiver: Receiver
+) -> None:
+    """The receiver dedupes on event_id: a 503 then a 200 are two deliveries of one event."""
+    studio = sqlite_studio
+    receiver.fail_first = 1
+    webhooks = WebhookResource(url=receiver.url, secret=SECRET, base_delay_s=0.01)
+    image_id = submit(studio)
+
+    control.cancel(studio.db, studio.provider, studio.instance, image_id, webhooks)
+
+    (event,) = receiver.wait_for(1)
+    first, second = receiver.bodies
+    assert first["event_id"] == second["event_id"] == event["event_id"]
+    assert event["event_id"] == event_id(image_id, "image.canceled", 1)
+    assert first["submission"] == second["submission"] == 1
+
+
+def test_the_documented_receiver_snippet_verifies_a_real_delivery() -> None:
+    """docs/architecture.md's `verify` accepts studio's signature, refuses a stale or forged one."""
+    doc = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(textwrap.dedent(snippet), scope)  # noqa: S102 - our own documentation
+    body = json.dumps({"event": "video.completed", "event_id": "evt_1"}).encode()
+    now = str(int(time.time()))
+    assert scope["verify"](SECRET.encode(), now, body, sign(SECRET, now, body))
+    assert not scope["verify"](SECRET.encode(), now, body, sign("wrong", now, body))
+    stale = str(int(time.time()) - 301)
+    assert not scope["verify"](SECRET.encode(), stale, body, sign(SECRET, stale, body))

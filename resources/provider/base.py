@@ -80,6 +80,12 @@ class ProviderResource(dg.ConfigurableResource, ABC):
         """Whether submitting again costs nothing, so an ambiguous submit can simply be redone."""
         return False
 
+    @property
+    def reports_requests(self) -> bool:
+        """Whether the provider calls back with the request id a submit token bought (so an
+        ambiguous submit can be waited on until it is named)."""
+        return False
+
     @abstractmethod
     def model_for(self, kind: Kind) -> str:
         """The model id used for `kind` (shown in metadata)."""

@@ -170,15 +170,16 @@ class FalProvider(ProviderResource):
     def name(self) -> str:
         return "fal"
 
+    @property
+    def reports_requests(self) -> bool:
+        return bool(self.callback_url)
+
     def model_for(self, kind: Kind) -> str:
         models = {Kind.IMAGE_EDIT: self.image_edit_model, Kind.INPAINT: self.inpaint_model}
         return models.get(kind, self.video_model)
 
     def price_cents(self, job: GenerationJob) -> int:
         return _cost_cents(self.model_for(job.kind), job)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self.check_key()
 
     def check_key(self) -> str:
         """The key, or a clear error before any work starts."""

@@ -124,14 +124,14 @@ class SlotState:
 
     @property
     def lease_expired(self) -> bool:
-        return self.lease_expires_at is None or _aware(self.lease_expires_at) < now()
+        return self.lease_expires_at is None or aware(self.lease_expires_at) < now()
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

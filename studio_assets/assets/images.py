@@ -23,6 +23,7 @@ from studio_assets.partitions import image_edits, images
 from studio_assets.previews import inline_preview
 from studio_assets.progress import Tracker
 from studio_assets.prompts import INPAINT_NEGATIVE
+from studio_assets.row_validation import check_provider, image_spec_of
 from studio_assets.validation import ImageFacts, check_mask, inspect_image
 
 IMAGE_RETRY = dg.RetryPolicy(
@@ -97,6 +98,7 @@ def process_image(
         row = _start(db, image_id, kind, context.run.run_id, force)
         if row.status == "completed":
             return _cached(row)
+        check_provider(provider)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="studio-image-") as tmp:
             workdir = Path(tmp)
@@ -144,6 +146,7 @@ def _start(db: AppDatabase, image_id: str, kind: str, run_id: str, force: bool) 
             raise InputRejected(f"image {image_id} is a {row.kind!r} request, not {kind!r}")
         if row.status == "completed" and not force:
             return row
+        image_spec_of(row)  # a row written straight to the DB is checked as a spec would be
         rows.start(session, ImageGeneration, image_id, run_id, "processing", redo=force)
         return rows.get(session, ImageGeneration, image_id)
 

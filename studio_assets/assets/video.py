@@ -7,9 +7,10 @@ from pathlib import Path
 import dagster as dg
 
 from resources.database import AppDatabase
+from resources.errors import InputRejected
 from resources.keys import video_key
-from resources.models import VideoClip, VideoProject
-from resources.provider.base import GenerationJob, Kind, ProviderResource
+from resources.models import MusicTrack, VideoClip, VideoProject
+from resources.provider.base import GenerationJob, Kind, MediaInput, ProviderResource
 from resources.repository import ledger, rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
@@ -30,6 +31,7 @@ from studio_assets.generation import Outcome, generate_once
 from studio_assets.motion import NEGATIVE_PROMPT, TRANSITION_PROMPT, clip_prompt
 from studio_assets.partitions import video_projects
 from studio_assets.rooms import room_label
+from studio_assets.row_validation import check_music, check_project_rows, check_provider
 from studio_assets.video_plan import (
     CLIP_PROGRESS,
     TRANSITION_PROGRESS,
@@ -65,6 +67,8 @@ def video_clips(
         context, app_db, "video", project_id, INFRA_RETRY.max_retries, webhooks
     ):
         project = load_project(app_db, project_id)
+        track = check_project_rows(app_db, project.row, project.clips)  # as `studio submit` does
+        check_provider(provider)
         model = provider.model_for(Kind.IMAGE_TO_VIDEO)
         cost = estimate(model, project.clips, project.row.generate_native_audio)
         with app_db.session() as session:
@@ -85,7 +89,7 @@ def video_clips(
         )
         with tempfile.TemporaryDirectory(prefix="studio-clips-") as tmp:
             results = _generate_clips(
-                context, config, app_db, storage, provider, project, tracker, Path(tmp)
+                context, config, app_db, storage, provider, project, track, tracker, Path(tmp)
             )
         succeeded = [r for r in results if r.value is not None]
         if not succeeded:
@@ -159,6 +163,7 @@ def _generate_clips(
     storage: StorageResource,
     provider: ProviderResource,
     project: Project,
+    track: MusicTrack | None,
     tracker: ProjectTracker,
     workdir: Path,
 ) -> list[ItemResult[VideoClip, Outcome]]:
@@ -166,14 +171,14 @@ def _generate_clips(
     buy = _buyer(context, config, db, storage, provider, row, tracker)
     labels = {c.id: c.room_label or room_label(c.room_type) for c in clips}
     next_label = {a.id: labels[b.id] for a, b in zip(clips, clips[1:], strict=False)}
+    # Every photo (and the music) is fetched and decoded before the first clip is bought: one
+    # broken input refuses the project at no cost.
+    inputs = {clip.id: _fetch_inputs(storage, clip, workdir, row) for clip in clips}
+    if track is not None:
+        check_music(storage, track, row.workspace_id, workdir)
 
     def make_clip(clip: VideoClip) -> Outcome:
-        clip_dir = workdir / clip.id
-        clip_dir.mkdir(exist_ok=True)
-        start = fetch_image(storage, clip.source_image_url, clip_dir, "start", row)
-        end = start  # the tail image is the source unless the clip has its own end image
-        if clip.end_image_url and clip.end_image_url != clip.source_image_url:
-            end = fetch_image(storage, clip.end_image_url, clip_dir, "end", row)
+        start, end = inputs[clip.id]
         job = GenerationJob(
             kind=Kind.IMAGE_TO_VIDEO,
             prompt=clip_prompt(
@@ -191,7 +196,7 @@ def _generate_clips(
             width=FRAMES[row.aspect_ratio][0],
             height=FRAMES[row.aspect_ratio][1],
         )
-        return buy(ledger.CLIP, clip.id, job, f"clips/{clip.id}.mp4", clip_dir)
+        return buy(ledger.CLIP, clip.id, job, f"clips/{clip.id}.mp4", workdir / clip.id)
 
     def on_done(result: ItemResult[VideoClip, Outcome]) -> None:
         if result.error is not None:
@@ -327,6 +332,22 @@ def transition_clips(
 
 def _record_failure(db: AppDatabase, slot: ledger.Slot, row_id: str, message: str) -> None:
     db.patiently(lambda session: ledger.give_up(session, slot, row_id, message))
+
+
+def _fetch_inputs(
+    storage: StorageResource, clip: VideoClip, workdir: Path, row: VideoProject
+) -> tuple[MediaInput, MediaInput]:
+    """The clip's start and end photos, fetched, decoded and fitted to the frame."""
+    clip_dir = workdir / clip.id
+    clip_dir.mkdir(exist_ok=True)
+    try:
+        start = fetch_image(storage, clip.source_image_url, clip_dir, "start", row)
+        if clip.end_image_url and clip.end_image_url != clip.source_image_url:
+            return start, fetch_image(storage, clip.end_image_url, clip_dir, "end", row)
+    except InputRejected as exc:
+        label = clip.room_label or room_label(clip.room_type)
+        raise InputRejected(f"clip {clip.sequence_order + 1} ({label}, {clip.id}): {exc}") from None
+    return start, start  # the tail image is the source unless the clip has its own end image
 
 
 def _count_done(db: AppDatabase, project_id: str) -> int:

@@ -13,6 +13,7 @@ import typer
 
 from resources.database import through_outage
 from resources.errors import StudioError
+from resources.webhooks import refuse_unsigned
 from studio_assets import control
 from studio_assets.cli.output import TERMINAL, emit, err_console, fail, poller, progress_bar
 from studio_assets.cli.wiring import Wiring
@@ -29,6 +30,17 @@ app.add_typer(image_app, name="image")
 app.add_typer(db_app, name="db")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
+
+
+@app.callback()
+def refuse_unsafe_environment() -> None:
+    """studio: AI media for real-estate listings, on Dagster."""
+    try:
+        refuse_unsigned(
+            os.environ.get("STUDIO_WEBHOOK_URL", ""), os.environ.get("STUDIO_WEBHOOK_SECRET", "")
+        )
+    except StudioError as exc:
+        fail(str(exc))
 
 
 OUTAGE_PATIENCE_S = 120.0
@@ -235,12 +247,22 @@ def callbacks(
 
 
 @app.command("serve")
-def serve(port: Annotated[int, typer.Option("--port")] = 3000) -> None:
-    """Dagit + the daemon on this project (`dagster dev -w workspace.yaml`)."""
+def serve(
+    port: Annotated[int, typer.Option("--port")] = 3000,
+    host: Annotated[
+        str, typer.Option("--host", help="Bind address; Dagit has no login, so keep it local")
+    ] = "127.0.0.1",
+) -> None:
+    """Dagit + the daemon on this project (`dagster dev -w workspace.yaml`), on 127.0.0.1."""
     with Wiring.guard() as wiring:
         root = wiring.project_root
     os.chdir(root)
-    os.execvp("dagster", ["dagster", "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)])
+    os.execvp("dagster", serve_command(root, host, port))
+
+
+def serve_command(root: Path, host: str, port: int) -> list[str]:
+    """`dagster dev` bound to `host` (Dagster's webserver and GraphQL have no authentication)."""
+    return ["dagster", "dev", "-w", str(root / "workspace.yaml"), "-h", host, "-p", str(port)]
 
 
 def main() -> None:

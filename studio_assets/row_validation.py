@@ -18,7 +18,6 @@ from resources.database import AppDatabase
 from resources.errors import InputRejected
 from resources.ffmpeg import FFmpegError, probe
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
-from resources.provider.base import ProviderResource
 from resources.storage import StorageResource
 from studio_assets.project_spec import ProjectSpec
 from studio_assets.prompts import INPAINT_REMOVE, inpaint_prompt
@@ -129,15 +128,6 @@ def check_music(
         path.unlink(missing_ok=True)
     if info is None or not info.has_audio:
         raise InputRejected(f"music track {track.id!r} ({track.name}) is not an audio file")
-
-
-def check_provider(provider: ProviderResource) -> None:
-    """A provider that cannot work (fal without FAL_KEY) fails the row with its own message
-    before anything is fetched or claimed; the resource does not refuse at start-up, where only
-    Dagster's error would be seen."""
-    check_key = getattr(provider, "check_key", None)
-    if callable(check_key):
-        check_key()
 
 
 def _inpaint_request(mode: str | None, stored: str | None) -> str | None:

@@ -80,6 +80,10 @@ class ProviderResource(dg.ConfigurableResource, ABC):
         """Whether submitting again costs nothing, so an ambiguous submit can simply be redone."""
         return False
 
+    def check_ready(self) -> None:
+        """Raise a `ProviderError` saying what is missing (credentials) before any work starts;
+        called by each asset, so the row — not only Dagster's log — says why."""
+
     @property
     def reports_requests(self) -> bool:
         """Whether the provider calls back with the request id a submit token bought (so an

@@ -181,6 +181,9 @@ class FalProvider(ProviderResource):
     def price_cents(self, job: GenerationJob) -> int:
         return _cost_cents(self.model_for(job.kind), job)
 
+    def check_ready(self) -> None:
+        self.check_key()
+
     def check_key(self) -> str:
         """The key, or a clear error before any work starts."""
         if not self.fal_key.strip():

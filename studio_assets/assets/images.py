@@ -23,7 +23,7 @@ from studio_assets.partitions import image_edits, images
 from studio_assets.previews import inline_preview
 from studio_assets.progress import Tracker
 from studio_assets.prompts import INPAINT_NEGATIVE
-from studio_assets.row_validation import check_provider, image_spec_of
+from studio_assets.row_validation import image_spec_of
 from studio_assets.validation import ImageFacts, check_mask, inspect_image
 
 IMAGE_RETRY = dg.RetryPolicy(
@@ -98,7 +98,7 @@ def process_image(
         row = _start(db, image_id, kind, context.run.run_id, force)
         if row.status == "completed":
             return _cached(row)
-        check_provider(provider)
+        provider.check_ready()
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="studio-image-") as tmp:
             workdir = Path(tmp)

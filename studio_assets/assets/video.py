@@ -31,7 +31,7 @@ from studio_assets.generation import Outcome, generate_once
 from studio_assets.motion import NEGATIVE_PROMPT, TRANSITION_PROMPT, clip_prompt
 from studio_assets.partitions import video_projects
 from studio_assets.rooms import room_label
-from studio_assets.row_validation import check_music, check_project_rows, check_provider
+from studio_assets.row_validation import check_music, check_project_rows
 from studio_assets.video_plan import (
     CLIP_PROGRESS,
     TRANSITION_PROGRESS,
@@ -68,7 +68,7 @@ def video_clips(
     ):
         project = load_project(app_db, project_id)
         track = check_project_rows(app_db, project.row, project.clips)  # as `studio submit` does
-        check_provider(provider)
+        provider.check_ready()
         model = provider.model_for(Kind.IMAGE_TO_VIDEO)
         cost = estimate(model, project.clips, project.row.generate_native_audio)
         with app_db.session() as session:

@@ -7,17 +7,18 @@ over when it reaches the end, and `run_key = {id}:{submission}` so a row is laun
 
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
-from studio_assets.jobs import JOB_BY_KIND, image_job, inpaint_job, video_job
+from studio_assets.jobs import JOB_BY_KIND, image_job, inpaint_job, run_tags, video_job
 from studio_assets.partitions import PARTITIONS_BY_KIND
 
 PAGE = 50
+CLOCK_SKEW = timedelta(minutes=10)  # between the app DB's clock and Dagster's
 
 
 def _read_cursor(cursor: str | None) -> tuple[datetime, str] | None:
@@ -34,25 +35,55 @@ def _next_cursor(page: list[rows.Queued]) -> str:
     return json.dumps({"after": [last.queued_at.isoformat(), last.id]})
 
 
+def _launched(instance: dg.DagsterInstance, page: list[rows.Queued]) -> set[tuple[str, str]]:
+    """(row id, submission) pairs that already have a run, from any door (a GraphQL launch
+    does not register our run_key). One query: runs of these rows since the oldest queuing."""
+    since = min(_utc(row.queued_at) for row in page) - CLOCK_SKEW
+    records = instance.get_run_records(
+        dg.RunsFilter(tags={"dagster/partition": [row.id for row in page]}, created_after=since)
+    )
+    return {
+        (r.dagster_run.tags["dagster/partition"], r.dagster_run.tags.get("studio/submission", ""))
+        for r in records
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def submissions(
     context: dg.SensorEvaluationContext, db: AppDatabase, model: rows.Row
 ) -> dg.SensorResult | dg.SkipReason:
-    """Request one run per queued row, adding its partition key in the same tick."""
+    """Request one run per queued row, adding its partition key in the same tick; a row whose
+    submission already has a run (launched over GraphQL) is left to that run."""
     with db.session() as session:
         page = rows.queued(session, model, _read_cursor(context.cursor), PAGE)
-    if not page:
-        return dg.SkipReason("no queued rows")
+        if not page:
+            return dg.SkipReason("no queued rows")
+        launched = _launched(context.instance, page)
+        page_to_launch = [r for r in page if (r.id, str(r.submission)) not in launched]
+        clip_counts = {
+            r.id: rows.get(session, VideoProject, r.id).clip_count
+            for r in page_to_launch
+            if r.kind == "video"
+        }
     keys: dict[str, list[str]] = defaultdict(list)
     requests = []
-    for row in page:
+    for row in page_to_launch:
         keys[row.kind].append(row.id)
         requests.append(
             dg.RunRequest(
                 run_key=f"{row.id}:{row.submission}",
                 partition_key=row.id,
                 job_name=JOB_BY_KIND.get(row.kind, "video_job"),
-                tags={"studio/submission": str(row.submission)},
+                tags=run_tags(row.submission, clip_counts.get(row.id)),
             )
+        )
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=f"the {len(page)} queued rows already have their runs",
+            cursor=_next_cursor(page),
         )
     return dg.SensorResult(
         run_requests=requests,

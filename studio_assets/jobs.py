@@ -2,10 +2,30 @@
 
 import dagster as dg
 
+# `dagster/max_runtime` is the backstop for a hung run (a dead worker is found much sooner,
+# sensors/run_health.py): long enough for a slow provider, not 30 minutes for a one-room clip.
+MAX_RUNTIME_BASE_S = 1200  # start, music, compile, upload; an image with its 3 attempts
+MAX_RUNTIME_PER_CLIP_S = 240  # a clip and its transition, 3 at a time, one retry each
+MAX_RUNTIME_UNKNOWN_S = 1800  # a video launch that does not say its size (Dagit, raw GraphQL)
+
+
+def max_runtime_seconds(clip_count: int | None) -> int:
+    """`dagster/max_runtime` for a project of `clip_count` clips (None: an image, 0 clips)."""
+    return MAX_RUNTIME_BASE_S + MAX_RUNTIME_PER_CLIP_S * max(clip_count or 0, 0)
+
+
+def run_tags(submission: int, clip_count: int | None = None) -> dict[str, str]:
+    """The tags every studio launch sets on a run: its submission and its time budget."""
+    return {
+        "studio/submission": str(submission),
+        "dagster/max_runtime": str(max_runtime_seconds(clip_count)),
+    }
+
+
 image_job = dg.define_asset_job(
     "image_job",
     selection=["enhanced_image"],
-    tags={"studio/queue": "image"},
+    tags={"studio/queue": "image", "dagster/max_runtime": max_runtime_seconds(None)},
     executor_def=dg.in_process_executor,
     description="Enhance one photo (partition = image_generation id).",
 )
@@ -13,7 +33,7 @@ image_job = dg.define_asset_job(
 inpaint_job = dg.define_asset_job(
     "inpaint_job",
     selection=["inpainted_image"],
-    tags={"studio/queue": "image"},
+    tags={"studio/queue": "image", "dagster/max_runtime": max_runtime_seconds(None)},
     executor_def=dg.in_process_executor,
     description="Inpaint one photo into a new version (partition = image_generation id).",
 )
@@ -23,7 +43,10 @@ JOB_BY_KIND = {"enhance": "image_job", "inpaint": "inpaint_job"}
 video_job = dg.define_asset_job(
     "video_job",
     selection=["video_clips", "transition_clips", "final_video"],
-    tags={"studio/queue": "video", "dagster/max_runtime": 1800},
+    tags={
+        "studio/queue": "video",
+        "dagster/max_runtime": MAX_RUNTIME_UNKNOWN_S,
+    },
     executor_def=dg.in_process_executor,
     description="Clips → transitions → final MP4 for one video project (partition = project id).",
 )

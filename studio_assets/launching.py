@@ -2,7 +2,8 @@
 
 Two calls: `addDynamicPartition` (idempotent: a duplicate is fine), then `launchRun` with the
 `dagster/partition` tag. A run launched for an unknown key would be created and then fail at
-its first step, hence the order.
+its first step, hence the order. One run per submission: when the tags name a submission that
+already has a run (the sensor's, or an earlier launch), that run is returned, not a second one.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ mutation Launch($params: ExecutionParams!) {
     ... on Error { message }
   }
 }"""
+
+
+RUNS_OF_SUBMISSION = """
+query Runs($filter: RunsFilter!) {
+  runsOrError(filter: $filter, limit: 1) {
+    __typename
+    ... on Runs { results { runId status } }
+    ... on Error { message }
+  }
+}"""
+
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 class LaunchError(StudioError):
@@ -74,6 +87,8 @@ def launch(
     if added["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
         raise LaunchError(f"could not add partition {row_id!r}: {added.get('message')}")
     all_tags = {"dagster/partition": row_id, **(tags or {})}
+    if "studio/submission" in all_tags and (existing := _run_of_submission(url, all_tags)):
+        return existing
     params = {
         "selector": {**selector, "jobName": job_name},
         "runConfigData": {},
@@ -86,3 +101,23 @@ def launch(
     raise LaunchError(
         f"launching {job_name} for {row_id} failed ({result['__typename']}): " + "; ".join(reasons)
     )
+
+
+def _run_of_submission(url: str, tags: dict[str, str]) -> str | None:
+    """The run this submission already has, if any; a finished one is refused (a new attempt
+    is a new submission: `studio retry`)."""
+    wanted = [{"key": k, "value": tags[k]} for k in ("dagster/partition", "studio/submission")]
+    found = graphql(url, RUNS_OF_SUBMISSION, {"filter": {"tags": wanted}})["runsOrError"]
+    if found["__typename"] != "Runs":
+        raise LaunchError(
+            f"could not look up the runs of {tags['dagster/partition']}: {found.get('message')}"
+        )
+    if not found["results"]:
+        return None
+    run = found["results"][0]
+    if run["status"] in FINISHED:
+        raise LaunchError(
+            f"submission {tags['studio/submission']} of {tags['dagster/partition']} already ran "
+            f"(run {run['runId']}, {run['status']}); `studio retry` submits it again"
+        )
+    return str(run["runId"])

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from resources.database import AppDatabase, is_outage
 from resources.models import ImageGeneration
 from resources.repository import rows
-from studio_assets.jobs import JOB_BY_KIND
+from studio_assets.jobs import JOB_BY_KIND, run_tags
 from studio_assets.partitions import PARTITIONS_BY_KIND
 
 # The CLI draws its own progress bar; Dagster's event log still records everything (Dagit).
@@ -28,6 +28,15 @@ def job_and_partition(db: AppDatabase, row_id: str) -> tuple[str, str]:
     return JOB_BY_KIND[kind], kind
 
 
+def launch_tags(db: AppDatabase, row_id: str) -> dict[str, str]:
+    """The row's submission and its time budget (`studio_assets.jobs.run_tags`), for any door."""
+    with db.session() as session:
+        kind = rows.find_kind(session, row_id)
+        row = rows.get(session, rows.model_for(kind), row_id)
+        clip_count = row.clip_count if kind == "video" else None
+        return run_tags(row.submission, clip_count)
+
+
 def run_in_process(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -40,6 +49,7 @@ def run_in_process(
     job_name, kind = job_and_partition(db, row_id)
     instance.add_dynamic_partitions(str(PARTITIONS_BY_KIND[kind].name), [row_id])
     job = defs.resolve_job_def(job_name)
+    tags = launch_tags(db, row_id)
     outcome: dict[str, Any] = {}
 
     def execute() -> None:
@@ -49,7 +59,7 @@ def run_in_process(
                 partition_key=row_id,
                 run_config={**QUIET_CONSOLE, **(run_config or {})},
                 raise_on_error=False,
-                tags={"studio/launched_by": "cli"},
+                tags={"studio/launched_by": "cli", **tags},
             )
         except BaseException as exc:  # surfaced in the caller's thread
             outcome["error"] = exc

@@ -59,3 +59,73 @@ def test_helm_values_launch_runs_on_kubernetes_with_the_studio_code_location() -
     queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert {t["value"] for t in queue["tagConcurrencyLimits"]} == {"video", "image"}
     assert values["dagsterDaemon"]["runRetries"]["retryOnAssetOrOpFailure"] is False
+
+
+MONITORING = {
+    "enabled": True,
+    "start_timeout_seconds": 180,
+    "cancel_timeout_seconds": 120,
+    "max_resume_run_attempts": 0,
+    "poll_interval_seconds": 30,
+    "free_slots_after_run_end_seconds": 300,
+}
+
+
+@pytest.mark.parametrize("config", ["dagster.yaml", "deploy/dagster.yaml"])
+def test_run_monitoring_is_valid_dagster_instance_config(
+    config: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both instance files pass Dagster's own schema (a misspelt key fails here, not in prod)."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    for key in ("HOST", "PORT", "USER", "PASSWORD", "DB"):
+        monkeypatch.setenv(f"DAGSTER_PG_{key}", "5432" if key == "PORT" else "x")
+    shutil.copyfile(ROOT / config, tmp_path / "dagster.yaml")
+    validated, _ = dagster_instance_config(str(tmp_path))
+    assert validated["run_monitoring"] == MONITORING
+    assert validated["run_retries"]["enabled"] is True
+
+
+def test_the_default_instance_monitors_runs_as_configured(tmp_path: Path) -> None:
+    shutil.copyfile(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_start_timeout_seconds == 180
+        assert instance.run_monitoring_cancel_timeout_seconds == 120
+        assert instance.run_monitoring_max_resume_run_attempts == 0
+        assert instance.run_monitoring_poll_interval_seconds == 30
+        # Why studio needs its own dead-worker sensor (sensors/run_health.py):
+        assert instance.run_launcher.supports_check_run_worker_health is False
+        assert instance.run_launcher.supports_resume_run is False
+
+
+def test_helm_run_monitoring_matches_the_instance_files() -> None:
+    values = yaml.safe_load((ROOT / "deploy" / "helm-values.yaml").read_text())
+    monitoring = values["dagsterDaemon"]["runMonitoring"]
+    camel = {
+        "".join(w.capitalize() if i else w for i, w in enumerate(k.split("_"))): v
+        for k, v in MONITORING.items()
+    }
+    assert monitoring == camel
+
+
+def test_studio_serve_binds_to_localhost_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dagit and its GraphQL have no login: `studio serve` listens on 127.0.0.1 by default."""
+    from typer.testing import CliRunner
+
+    from studio_assets.cli import app as cli
+
+    execs: list[list[str]] = []
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
+    monkeypatch.delenv("STUDIO_DATABASE_URL", raising=False)
+    monkeypatch.delenv("STUDIO_WEBHOOK_URL", raising=False)
+    monkeypatch.setattr(cli.os, "execvp", lambda _file, argv: execs.append(argv))
+    monkeypatch.setattr(cli.os, "chdir", lambda _path: None)
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["serve"]).exit_code == 0
+    assert runner.invoke(cli.app, ["serve", "--host", "0.0.0.0", "--port", "4000"]).exit_code == 0
+    first, second = execs
+    assert first[first.index("-h") + 1] == "127.0.0.1" and first[first.index("-p") + 1] == "3000"
+    assert second[second.index("-h") + 1] == "0.0.0.0" and second[second.index("-p") + 1] == "4000"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from resources.errors import StudioError
@@ -47,3 +48,25 @@ def test_only_launchable_rows_are_launched(studio_home: Path) -> None:
     wiring.db.upgrade()
     with pytest.raises(StudioError, match="no video project or image"):
         wiring.launch("vp_missing", "http://127.0.0.1:9")
+
+
+def test_one_run_per_submission_whoever_launches_it(webserver: str, studio_home: Path) -> None:
+    """A second launch of the same submission (the app retrying its call, or the sensor's run
+    already there) returns that run instead of starting another."""
+    wiring = Wiring()
+    wiring.db.upgrade()
+    project_id = wiring.submit_project(demo_spec(studio_home / "inputs"), draft=True)
+
+    first = wiring.launch(project_id, webserver)
+    again = wiring.launch(project_id, webserver)
+
+    assert again == first
+    runs = wiring.instance.get_runs(dg.RunsFilter(tags={"dagster/partition": project_id}))
+    assert [r.run_id for r in runs] == [first]
+    submission = runs[0].tags["studio/submission"]
+
+    wiring.instance.report_run_canceled(wiring.instance.get_run_by_id(first))
+    with pytest.raises(launching.LaunchError, match="already ran"):
+        launching.launch(
+            webserver, "video_job", "video_projects", project_id, {"studio/submission": submission}
+        )

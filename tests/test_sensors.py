@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import dagster as dg
+from dagster._core.storage.tags import GRPC_INFO_TAG
+from dagster._core.utils import make_new_run_id
 
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
+from sensors.run_health import CONFIRM_S, GRACE_S, QUIET_S, dead_run_sensor, sweep
 from sensors.run_status import _belongs_to, run_failed_sensor
 from sensors.submissions import PAGE, image_submission_sensor, video_submission_sensor
 from studio_assets.assets.final_video import final_video
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.assets.video import transition_clips, video_clips
-from studio_assets.jobs import image_job, inpaint_job, video_job
+from studio_assets.jobs import image_job, inpaint_job, max_runtime_seconds, video_job
 from tests.fakes import fake
 from tests.projects import make_project, project
 from tests.studio_fixtures import Studio
@@ -192,8 +197,98 @@ def test_queued_projects_launch_video_job(sqlite_studio: Studio) -> None:
         project_id,
         f"{project_id}:1",
     )
+    assert request.tags["studio/submission"] == "1"
+    assert request.tags["dagster/max_runtime"] == str(max_runtime_seconds(1))
     (added,) = result.dynamic_partitions_requests
     assert (added.partitions_def_name, list(added.partition_keys)) == (
         "video_projects",
         [project_id],
     )
+
+
+def test_the_time_budget_grows_with_the_project() -> None:
+    assert max_runtime_seconds(1) < max_runtime_seconds(4) < max_runtime_seconds(20)
+    assert max_runtime_seconds(1) < 1800 < max_runtime_seconds(20)  # not 30 min for every size
+
+
+def test_a_submission_launched_over_graphql_is_not_launched_again(studio: Studio) -> None:
+    """The app launched img_a's submission itself (GraphQL: no run_key): one run, not two."""
+    add_image(studio, "img_a")
+    add_image(studio, "img_b")
+    studio.instance.add_run(
+        dg.DagsterRun(
+            job_name="image_job",
+            run_id=make_new_run_id(),
+            status=dg.DagsterRunStatus.NOT_STARTED,
+            tags={"dagster/partition": "img_a", "studio/submission": "1"},
+        )
+    )
+    result = tick(studio)
+    assert [r.partition_key for r in result.run_requests or []] == ["img_b"]
+
+    studio.instance.add_run(
+        dg.DagsterRun(
+            job_name="image_job",
+            run_id=make_new_run_id(),
+            status=dg.DagsterRunStatus.NOT_STARTED,
+            tags={"dagster/partition": "img_b", "studio/submission": "1"},
+        )
+    )
+    result = tick(studio)
+    assert isinstance(result, dg.SensorResult) and not result.run_requests
+    assert "already have their runs" in (result.skip_reason.skip_message or "")
+    with studio.db.session() as session:  # a new submission of img_a is launched again
+        rows.fail(session, ImageGeneration, "img_a", "boom")
+        rows.queue(session, ImageGeneration, "img_a")
+    assert [r.run_key for r in tick(studio).run_requests] == ["img_a:2"]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def started_run(instance: dg.DagsterInstance, grpc_info: bool = True) -> dg.DagsterRun:
+    tags = {"dagster/partition": "vp_dead", "studio/queue": "video", "studio/submission": "1"}
+    if grpc_info:  # launched by the default run launcher through a code server now gone
+        tags[GRPC_INFO_TAG] = json.dumps({"host": "127.0.0.1", "port": closed_port()})
+    run = dg.DagsterRun(
+        job_name="video_job",
+        run_id=make_new_run_id(),
+        status=dg.DagsterRunStatus.STARTED,
+        tags=tags,
+    )
+    return instance.add_run(run)
+
+
+def test_a_started_run_whose_worker_and_code_server_died_is_failed_and_retried() -> None:
+    retries = {"run_retries": {"enabled": True, "max_retries": 1}}
+    with dg.instance_for_test(overrides=retries) as instance:
+        dead = started_run(instance)
+        in_process = started_run(instance, grpc_info=False)  # `studio run`: no code server
+        now = time.time()
+
+        suspects, failed = sweep(instance, {}, now + 10)  # too young to judge
+        assert (suspects, failed) == ({}, [])
+        suspects, failed = sweep(instance, {}, now + GRACE_S + 1)  # gone once: watched
+        assert failed == [] and list(suspects) == [dead.run_id]
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.STARTED
+        suspects, failed = sweep(instance, suspects, now + GRACE_S + CONFIRM_S + QUIET_S + 2)
+
+        assert failed == [dead.run_id] and suspects == {}
+        ended = instance.get_run_by_id(dead.run_id)
+        assert ended.status == dg.DagsterRunStatus.FAILURE  # the video queue slot is free
+        assert ended.tags.get("dagster/will_retry") == "true"  # run_retries launches it again
+        assert instance.get_run_by_id(in_process.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_the_dead_run_sensor_keeps_its_suspects_in_the_cursor() -> None:
+    with dg.instance_for_test() as instance:
+        dead = started_run(instance)
+        context = dg.build_sensor_context(instance=instance)
+        result = dead_run_sensor(context)
+        assert isinstance(result, dg.SkipReason)
+        # Too young yet: nobody is suspected, and the cursor is valid JSON either way.
+        assert json.loads(context.cursor or "{}") == {"suspects": {}}
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.STARTED

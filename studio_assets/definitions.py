@@ -9,6 +9,7 @@ from resources.provider.base import ProviderResource
 from resources.provider.local import LocalProvider
 from resources.storage import storage_from_url
 from resources.webhooks import WebhookResource
+from sensors.run_health import dead_run_sensor
 from sensors.run_status import run_canceled_sensor, run_failed_sensor
 from sensors.submissions import image_submission_sensor, video_submission_sensor
 from studio_assets.assets.final_video import final_video
@@ -62,6 +63,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
             video_submission_sensor,
             run_failed_sensor,
             run_canceled_sensor,
+            dead_run_sensor,
         ],
         resources=build_resources(settings),
     )

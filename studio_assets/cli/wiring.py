@@ -24,7 +24,7 @@ from studio_assets.cli.output import fail
 from studio_assets.instance import PROJECT_ROOT, local_instance
 from studio_assets.partitions import PARTITIONS_BY_KIND
 from studio_assets.project_spec import ProjectSpec
-from studio_assets.running import job_and_partition, run_in_process
+from studio_assets.running import job_and_partition, launch_tags, run_in_process
 from studio_assets.settings import Settings, load_settings
 from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
 
@@ -110,13 +110,12 @@ class Wiring:
                 raise StudioError(
                     f"{row_id} is {row.status}; only {', '.join(rows.LAUNCHABLE)} can be launched"
                 )
-            submission = row.submission
         run_id = launching.launch(
             url,
             job_name,
             str(PARTITIONS_BY_KIND[kind].name),
             row_id,
-            {"studio/submission": str(submission)},
+            launch_tags(self.db, row_id),
         )
         with self.db.session() as session:
             rows.set_status(session, model, row_id, row.status, run_id=run_id)

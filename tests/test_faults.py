@@ -123,6 +123,16 @@ def test_an_app_db_outage_buys_nothing_twice(
     }
 
 
+def assert_completed(studio: Studio, project_id: str, clips: int) -> None:
+    """The project ended `completed` with `clips` clips, each billed once."""
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count, done.actual_cost) == (
+        "completed",
+        clips,
+        clips * CLIP_CENTS,
+    )
+
+
 def _run_in_child(studio: Studio, project_id: str) -> multiprocessing.Process:
     child = multiprocessing.get_context("fork").Process(target=run, args=(studio, project_id))
     child.start()
@@ -163,12 +173,7 @@ def test_worker_killed_while_storing_the_id_resumes_from_the_journal(
     assert run(studio, project_id).success
 
     assert len(standin.posts) == 2, "the killed worker's clip was resumed, not bought again"
-    done = project(studio, project_id)
-    assert (done.status, done.completed_clip_count, done.actual_cost) == (
-        "completed",
-        2,
-        2 * CLIP_CENTS,
-    )
+    assert_completed(studio, project_id, clips=2)
 
 
 def test_worker_killed_before_hearing_the_id_is_never_bought_blindly(
@@ -240,12 +245,7 @@ def test_worker_killed_before_hearing_the_id_is_reconciled_from_fal_webhook(
     assert run(studio, project_id).success
 
     assert len(standin.posts) == 2, "the killed worker's job was found and waited on"
-    done = project(studio, project_id)
-    assert (done.status, done.completed_clip_count, done.actual_cost) == (
-        "completed",
-        2,
-        2 * CLIP_CENTS,
-    )
+    assert_completed(studio, project_id, clips=2)
 
 
 def test_callbacks_refuse_what_is_not_a_studio_submit(callbacks: str) -> None:
@@ -417,12 +417,7 @@ def test_s3_down_while_storing_a_result(
 
     assert len(standin.posts) == 2
     assert standin.jobs[0].polls >= 2, "the first clip's request was resumed after the outage"
-    done = project(studio, project_id)
-    assert (done.status, done.completed_clip_count, done.actual_cost) == (
-        "completed",
-        2,
-        2 * CLIP_CENTS,
-    )
+    assert_completed(studio, project_id, clips=2)
 
 
 def test_a_bought_clip_whose_media_vanished_is_not_bought_silently(

@@ -7,6 +7,13 @@ run holds its `studio/queue` slot. This sensor asks the code server named in the
 `dagster/grpc_info` tag whether it still runs the run; a run it does not (or a server that is
 gone) on two looks `CONFIRM_S` apart, with nothing in its event log for `QUIET_S`, is reported
 failed — so `run_retries` retries it and the run-failure sensor ends the row if it does not.
+
+A run executed inside a `studio run` process on this host is failed as soon as that process is
+gone (`studio_assets.run_owner`): a pid that no longer exists needs no second look.
+
+The thresholds only guard against a code server that is briefly unreachable: a STARTED run's
+worker has already reported in, and a code server being replaced (a reload) keeps serving the
+runs it started until they end.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ from dagster._grpc.client import DagsterGrpcClient
 from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
 from dagster._serdes import deserialize_value
 
-GRACE_S = 120.0  # a younger run may still be starting its worker
-CONFIRM_S = 60.0  # seen gone twice, at least this far apart
-QUIET_S = 90.0  # and no event from the run for this long
+from studio_assets.run_owner import owner_gone
+
+GRACE_S = 60.0  # a younger run may still be starting its worker
+CONFIRM_S = 30.0  # seen gone twice, at least this far apart
+QUIET_S = 60.0  # and no event from the run for this long
 ASK_TIMEOUT_S = 10
 LIMIT = 100
 
@@ -72,6 +81,10 @@ def sweep(
     failed: list[str] = []
     for record in records:
         run = record.dagster_run
+        if why := owner_gone(run):
+            instance.report_run_failed(run, message=f"{why}; studio marked the run failed")
+            failed.append(run.run_id)
+            continue
         started = record.start_time or record.create_timestamp.timestamp()
         if now - started < GRACE_S or (why := worker_gone(run)) is None:
             continue

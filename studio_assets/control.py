@@ -10,6 +10,7 @@ from resources.provider.base import ProviderResource
 from resources.repository import ledger, rows
 from resources.webhooks import WebhookResource
 from studio_assets.notifications import notify
+from studio_assets.run_owner import owner_gone
 
 LOG = dg.get_dagster_logger("studio.control")
 
@@ -51,11 +52,33 @@ def retry(db: AppDatabase, row_id: str) -> int:
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
         row = rows.get(session, rows.model_for(kind), row_id)
-        if row.status not in ("failed", "canceled"):
+        if row.status not in rows.RETRYABLE:
             raise StudioError(
                 f"{row_id} is {row.status}; only failed or canceled ones can be retried"
             )
         return rows.queue(session, rows.model_for(kind), row_id)
+
+
+def settle_orphan(db: AppDatabase, instance: dg.DagsterInstance, row_id: str) -> str | None:
+    """End a row whose in-process run lost its process (`studio run` killed): the run is
+    reported failed and the row `failed` with why, so `studio retry` or `studio run` resumes
+    it (finished and in-flight generations are reused). Returns the reason, or None when the
+    row is not in that state."""
+    with db.session() as session:
+        kind = rows.find_kind(session, row_id)
+        row = rows.get(session, rows.model_for(kind), row_id)
+        if row.status in rows.TERMINAL or row.status in rows.WAITING or not row.run_id:
+            return None
+        run_id = row.run_id
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.is_finished or (gone := owner_gone(run)) is None:
+        return None
+    message = f"{gone}; run `studio retry {row_id}` or `studio run {row_id}` to resume it"
+    instance.report_run_failed(run, message=message)
+    with db.session() as session:
+        rows.fail(session, rows.model_for(kind), row_id, message, run_id=run_id)
+    LOG.warning(f"{row_id}: {message}")
+    return message
 
 
 def _runs_on_the_way(instance: dg.DagsterInstance, row_id: str, submission: int) -> set[str]:

@@ -57,6 +57,10 @@ class Tracker:
                 raise
             # Progress is shown, not kept: a DB blip loses one report, never the run.
             self.context.log.warning(f"progress of {self.row_id} not recorded: app DB unreachable")
+        self.publish(step, percent, label, cost_cents)
+
+    def publish(self, step: str, percent: int, label: str, cost_cents: int | None = None) -> None:
+        """Show progress the row already records: the run's tags and one log line."""
         tags = {"studio/step": step, "studio/progress": str(percent)}
         if cost_cents is not None:
             tags["studio/cost_cents"] = str(cost_cents)

@@ -14,9 +14,13 @@ from resources.models import ImageGeneration
 from resources.repository import rows
 from studio_assets.jobs import JOB_BY_KIND, run_tags
 from studio_assets.partitions import PARTITIONS_BY_KIND
+from studio_assets.run_owner import owner_tag
 
 # The CLI draws its own progress bar; Dagster's event log still records everything (Dagit).
 QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# A run in this process has no origin the daemon could re-launch it from: it is never retried
+# by run_retries (which would otherwise tag it `will_retry` and leave the row to nobody).
+IN_PROCESS_TAGS = {"studio/launched_by": "cli", "dagster/max_retries": "0"}
 
 
 def job_and_partition(db: AppDatabase, row_id: str) -> tuple[str, str]:
@@ -59,7 +63,7 @@ def run_in_process(
                 partition_key=row_id,
                 run_config={**QUIET_CONSOLE, **(run_config or {})},
                 raise_on_error=False,
-                tags={"studio/launched_by": "cli", **tags},
+                tags={**IN_PROCESS_TAGS, **owner_tag(), **tags},
             )
         except BaseException as exc:  # surfaced in the caller's thread
             outcome["error"] = exc

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 
 import dagster as dg
@@ -19,6 +21,7 @@ from studio_assets.assets.final_video import final_video
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.assets.video import transition_clips, video_clips
 from studio_assets.jobs import image_job, inpaint_job, max_runtime_seconds, video_job
+from studio_assets.run_owner import OWNER_TAG, owner_tag
 from tests.fakes import fake
 from tests.projects import make_project, project
 from tests.studio_fixtures import Studio
@@ -249,8 +252,11 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def started_run(instance: dg.DagsterInstance, grpc_info: bool = True) -> dg.DagsterRun:
+def started_run(
+    instance: dg.DagsterInstance, grpc_info: bool = True, **extra: str
+) -> dg.DagsterRun:
     tags = {"dagster/partition": "vp_dead", "studio/queue": "video", "studio/submission": "1"}
+    tags |= extra
     if grpc_info:  # launched by the default run launcher through a code server now gone
         tags[GRPC_INFO_TAG] = json.dumps({"host": "127.0.0.1", "port": closed_port()})
     run = dg.DagsterRun(
@@ -281,6 +287,28 @@ def test_a_started_run_whose_worker_and_code_server_died_is_failed_and_retried()
         assert ended.status == dg.DagsterRunStatus.FAILURE  # the video queue slot is free
         assert ended.tags.get("dagster/will_retry") == "true"  # run_retries launches it again
         assert instance.get_run_by_id(in_process.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def _owner_of_an_ended_process() -> str:
+    """The owner tag a `studio run` process had, taken from a process that has now exited."""
+    code = "from studio_assets.run_owner import OWNER_TAG, owner_tag; print(owner_tag()[OWNER_TAG])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_a_studio_run_whose_process_is_gone_is_failed_at_once() -> None:
+    with dg.instance_for_test() as instance:
+        orphan = started_run(instance, grpc_info=False, **{OWNER_TAG: _owner_of_an_ended_process()})
+        alive = started_run(instance, grpc_info=False, **owner_tag())  # this test's own process
+        elsewhere = started_run(instance, grpc_info=False, **{OWNER_TAG: "other-host:1:1"})
+
+        suspects, failed = sweep(instance, {}, time.time())
+
+        assert failed == [orphan.run_id] and suspects == {}
+        ended = instance.get_run_by_id(orphan.run_id)
+        assert ended.status == dg.DagsterRunStatus.FAILURE
+        for run in (alive, elsewhere):  # alive, or not ours to judge
+            assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
 
 
 def test_the_dead_run_sensor_keeps_its_suspects_in_the_cursor() -> None:

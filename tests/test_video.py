@@ -8,8 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from resources.compiler import compile_video
 from resources.errors import InputRejected
-from resources.ffmpeg import probe
+from resources.ffmpeg import probe, run_ffmpeg
 from resources.repository import ledger
 from studio_assets.project_spec import ProjectSpec
 from studio_assets.samples import room_photo
@@ -77,6 +78,30 @@ def test_when_every_clip_fails_the_project_says_so(sqlite_studio: Studio):
     assert failed.status == "failed"
     assert failed.error_message.startswith("All clip generations failed")
     assert failed.final_video_url is None
+
+
+def test_a_video_that_fails_its_checks_is_never_announced(
+    sqlite_studio: Studio, monkeypatch: pytest.MonkeyPatch
+):
+    """A compiler bug that drops the audio: the row fails naming the check, stores nothing."""
+    import studio_assets.assets.final_video as final_video
+
+    def without_audio(plan, out):  # type: ignore[no-untyped-def]
+        report = compile_video(plan, out)
+        silent = report.video.with_name("silent.mp4")
+        run_ffmpeg(["-i", str(report.video), "-c", "copy", "-an", str(silent)])
+        silent.replace(report.video)
+        return report
+
+    monkeypatch.setattr(final_video, "compile_video", without_audio)
+    project_id = make_project(sqlite_studio, ROOMS[:1], seamless=())
+
+    assert not run(sqlite_studio, project_id).success
+
+    failed = project(sqlite_studio, project_id)
+    assert failed.status == "failed" and failed.final_video_url is None
+    assert "failed its checks: aac_audio (codec=None)" in failed.error_message
+    assert list(sqlite_studio.tmp.rglob("final.mp4")) == []  # nothing stored
 
 
 def test_a_failed_transition_falls_back_to_a_cut(sqlite_studio: Studio):

@@ -2,12 +2,24 @@
 
 Every status change is one UPDATE guarded by the states it may come from, so two writers that
 race (a run and the run-status sensor, two runs launched by mistake) cannot lose an update.
+The moves (a paid slot's own moves are in `ledger`):
+
+| move         | from                                | to                              | by      |
+|--------------|-------------------------------------|---------------------------------|---------|
+| `queue`      | draft, queued, failed, canceled     | queued (submission + 1)         | CLI     |
+| `start`      | any but canceled, completed¹        | processing/generating/compiling | a step  |
+| `set_status` | the step's running state            | completed                       | a step  |
+| `fail`       | any but completed, failed, canceled | failed (with the reason)        | all     |
+| `cancel`     | any but completed, failed, canceled | canceled                        | CLI     |
+
+¹ unless `redo` (force, or the compile step re-run by a retry).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import literal, or_, select, tuple_, update
@@ -19,8 +31,24 @@ from resources.repository.ledger import now
 
 Row = type[VideoProject] | type[ImageGeneration]
 
-LAUNCHABLE = ("draft", "queued", "failed", "canceled")
-TERMINAL = ("completed", "failed", "canceled")
+
+class RowStatus(StrEnum):
+    """`video_project.status` and `image_generation.status` (DESIGN.md §4)."""
+
+    DRAFT = "draft"
+    QUEUED = "queued"
+    PROCESSING = "processing"  # an image's run
+    GENERATING = "generating"  # a project's clips and transitions
+    COMPILING = "compiling"  # a project's final video
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+LAUNCHABLE = (RowStatus.DRAFT, RowStatus.QUEUED, RowStatus.FAILED, RowStatus.CANCELED)
+TERMINAL = (RowStatus.COMPLETED, RowStatus.FAILED, RowStatus.CANCELED)
+RETRYABLE = (RowStatus.FAILED, RowStatus.CANCELED)
+WAITING = (RowStatus.DRAFT, RowStatus.QUEUED)
 
 
 def model_for(kind: str) -> Row:
@@ -60,7 +88,7 @@ def queue(session: Session, model: Row, row_id: str) -> int:
         update(model)
         .where(model.id == row_id, model.status.in_(LAUNCHABLE))
         .values(
-            status="queued",
+            status=RowStatus.QUEUED,
             submission=model.submission + 1,
             run_id=None,
             queued_at=now(),
@@ -89,7 +117,7 @@ def queued(
     """One page of queued rows in submission order (the sensors' single indexed query)."""
     kind_col = ImageGeneration.kind if model is ImageGeneration else literal("video")
     query = select(model.id, model.submission, model.queued_at, kind_col).where(
-        model.status == "queued"
+        model.status == RowStatus.QUEUED
     )
     if after is not None:
         query = query.where(
@@ -106,9 +134,9 @@ def start(
     A canceled row runs again only through `queue` (`studio retry`): a run that was already
     on its way, or a step Dagster retries after terminating it, must not revive it.
     Whether it took it."""
-    query = update(model).where(model.id == row_id, model.status != "canceled")
+    query = update(model).where(model.id == row_id, model.status != RowStatus.CANCELED)
     if not redo:
-        query = query.where(model.status != "completed")
+        query = query.where(model.status != RowStatus.COMPLETED)
     result = session.execute(query.values(status=status, run_id=run_id, error_message=None))
     if not result.rowcount:  # type: ignore[attr-defined]
         get(session, model, row_id)  # NotFound when there is no such row
@@ -149,7 +177,10 @@ def fail(
         query = query.where(model.run_id == run_id)
     result = session.execute(
         query.values(
-            status="failed", error_message=message[:2000], step="failed", label=message[:500]
+            status=RowStatus.FAILED,
+            error_message=message[:2000],
+            step="failed",
+            label=message[:500],
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -159,7 +190,7 @@ def cancel(session: Session, model: Row, row_id: str) -> bool:
     result = session.execute(
         update(model)
         .where(model.id == row_id, model.status.not_in(TERMINAL))
-        .values(status="canceled", step="canceled", label="Canceled")
+        .values(status=RowStatus.CANCELED, step="canceled", label="Canceled")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -28,6 +28,7 @@ COMPILE_RETRY = dg.RetryPolicy(
 )
 MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
 CHECKS = ("h264_video", "aac_audio", "duration_matches_plan", "thumbnail_present")
+READY = "Video ready!"
 
 
 @dg.asset(
@@ -54,7 +55,12 @@ def final_video(
         row = project.row
         with app_db.session() as session:
             rows.start(
-                session, VideoProject, project_id, context.run.run_id, "compiling", redo=True
+                session,
+                VideoProject,
+                project_id,
+                context.run.run_id,
+                rows.RowStatus.COMPILING,
+                redo=True,
             )
         tracker.report("compiling", COMPILE_PROGRESS[0], "Compiling final video…")
         with tempfile.TemporaryDirectory(prefix="studio-compile-") as tmp:
@@ -62,6 +68,8 @@ def final_video(
             plan = _plan(storage, app_db, row, project.clips, workdir)
             tracker.report("compiling", 85, f"Joining {len(plan.segments)} segments…")
             report = compile_video(plan, workdir / "out")
+            checks = _checks(plan, report)
+            _refuse_failed_checks(checks)
             tracker.report("compiling", COMPILE_PROGRESS[1], "Uploading the video…")
             video_uri = storage.put_file(
                 video_key(row.workspace_id, project_id, "final.mp4"), report.video, "video/mp4"
@@ -76,7 +84,7 @@ def final_video(
             notify(app_db, webhooks, "video", project_id, context.log)
             return dg.MaterializeResult(
                 metadata=_metadata(plan, report, video_uri, actual, row.estimated_cost),
-                check_results=_checks(plan, report),
+                check_results=checks,
             )
 
 
@@ -124,20 +132,41 @@ def _finish(
     report: CompileReport,
     actual: int,
 ) -> None:
+    """The row says `completed` with its video, cost and progress in one UPDATE: a crash
+    after it leaves nothing half-done (the run-failure sensor still sends the webhook)."""
     with db.session() as session:
-        rows.set_status(
+        done = rows.set_status(
             session,
             VideoProject,
             project_id,
-            "completed",
-            from_states=("compiling",),
+            rows.RowStatus.COMPLETED,
+            from_states=(rows.RowStatus.COMPILING,),
             final_video_url=video_uri,
             thumbnail_url=thumb_uri,
             duration_seconds=round(report.duration_s, 2),
             actual_cost=actual,
             error_message=None,
+            step="completed",
+            progress=100,
+            label=READY,
         )
-    tracker.report("completed", 100, "Video ready!", cost_cents=actual)
+    if not done:  # canceled while compiling: say so rather than announce a video
+        why = tracker.stop.reason() or f"{project_id} is no longer compiling"
+        raise dg.Failure(description=why, allow_retries=False)
+    tracker.publish("completed", 100, READY, cost_cents=actual)
+
+
+def _refuse_failed_checks(checks: list[dg.AssetCheckResult]) -> None:
+    """A video that fails a check is never stored nor announced: the row fails naming it."""
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        detail = "; ".join(
+            f"{c.check_name} ({', '.join(f'{k}={v.value}' for k, v in c.metadata.items())})"
+            for c in failed
+        )
+        raise dg.Failure(
+            description=f"the compiled video failed its checks: {detail}", allow_retries=False
+        )
 
 
 def _checks(plan: CompilePlan, report: CompileReport) -> list[dg.AssetCheckResult]:

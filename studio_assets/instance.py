@@ -8,9 +8,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from studio_assets.settings import Settings
+from studio_assets.settings import PROJECT_ROOT, Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["PROJECT_ROOT", "ensure_dagster_home", "local_instance"]
 
 
 def ensure_dagster_home(settings: Settings) -> Path:

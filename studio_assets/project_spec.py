@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -103,3 +104,34 @@ class ProjectSpec(SpecModel):
         if not self.auto_sequence:
             return list(self.clips)
         return sorted(self.clips, key=lambda c: WALK_ORDER.index(c.room_type))
+
+
+def spec_with_paths_from(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """`data` with its relative file paths made absolute against `folder` (the spec file's):
+    clip images and end images, music, and an enhance/inpaint spec's image and mask.
+    URIs, absolute paths and earlier image ids (`img_…`) are left as they are."""
+
+    def resolved(value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip() or "://" in value:
+            return value
+        if value.startswith("img_") and "/" not in value and "." not in value:
+            return value
+        path = Path(value).expanduser()
+        return value if path.is_absolute() else str(folder / path)
+
+    out = dict(data)
+    for key in ("image", "mask"):
+        if key in out:
+            out[key] = resolved(out[key])
+    music = out.get("music")
+    if isinstance(music, dict) and "audio_url" in music:
+        out["music"] = {**music, "audio_url": resolved(music["audio_url"])}
+    for list_key in ("clips", "photos"):
+        if isinstance(out.get(list_key), list):
+            out[list_key] = [
+                {**item, **{k: resolved(item[k]) for k in ("image", "end_image") if k in item}}
+                if isinstance(item, dict)
+                else item
+                for item in out[list_key]
+            ]
+    return out

@@ -11,6 +11,9 @@ from resources.errors import InputRejected, StudioError
 from resources.fetch import parse_allow_hosts
 from resources.keys import check_key
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "studio"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -32,7 +35,7 @@ class Settings:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Resolve every STUDIO_* variable with its embedded default."""
     env = os.environ if env is None else env
-    home = Path(env.get("STUDIO_HOME") or ".studio").resolve()
+    home = Path(env.get("STUDIO_HOME") or default_home()).expanduser().resolve()
     provider = env.get("STUDIO_PROVIDER") or ("fal" if env.get("FAL_KEY") else "local")
     if provider not in ("local", "fal"):
         raise StudioError(f"STUDIO_PROVIDER must be 'local' or 'fal', not {provider!r}")
@@ -52,6 +55,34 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         upload_prefix=_upload_prefix(env.get("STUDIO_UPLOAD_PREFIX", "")),
         fal_key_set=bool(env.get("FAL_KEY", "").strip()),
     )
+
+
+def database_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for a server database or an in-memory one)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return None if parsed.database == ":memory:" else Path(parsed.database)
+
+
+def is_checkout(root: Path = PROJECT_ROOT) -> bool:
+    """Whether `root` is this repository (studio run from a clone) rather than site-packages."""
+    pyproject = root / "pyproject.toml"
+    if not (pyproject.is_file() and (root / "workspace.yaml").is_file()):
+        return False
+    return f'name = "{APP_NAME}"' in pyproject.read_text(errors="replace")
+
+
+def default_home() -> Path:
+    """`.studio` in the checkout, else the platform's user data dir — never the current folder,
+    so every command finds the same database wherever it is run from."""
+    if is_checkout():
+        return PROJECT_ROOT / ".studio"
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
 
 
 def _upload_prefix(value: str) -> str:

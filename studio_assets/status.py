@@ -15,16 +15,25 @@ def _link(storage: StorageResource, uri: str | None) -> str | None:
 
 
 def image_status(db: AppDatabase, storage: StorageResource, image_id: str) -> dict[str, Any]:
+    """The video's shape where it applies (`progress` as an object, `output`, `step`, `label`,
+    `run_id`) plus the image contract's own fields (`kind`, `result_image_url`, `cost_cents`,
+    `version`, `parent_id`)."""
     with db.session() as session:
         row = rows.get(session, ImageGeneration, image_id)
+        result = _link(storage, row.result_image_url)
+        done = row.status == "completed"
         return {
             "id": row.id,
             "kind": row.kind,
             "status": row.status,
-            "progress": row.progress,
-            "result_image_url": _link(storage, row.result_image_url),
-            "cost_cents": row.cost_cents,
+            "progress": {"completed": int(done), "total": 1, "percentage": row.progress},
+            "output": {"image_url": result} if result else None,
             "error": row.error_message,
+            "step": row.step,
+            "label": row.label,
+            "run_id": row.run_id,
+            "result_image_url": result,
+            "cost_cents": row.cost_cents,
             "version": row.version,
             "parent_id": row.parent_id,
         }

@@ -17,6 +17,7 @@ from resources.storage import StorageResource
 from studio_assets.project_spec import ProjectSpec
 from studio_assets.prompts import enhancement_prompt, inpaint_prompt
 from studio_assets.validation import EnhanceSpec, InpaintSpec, check_mask, inspect_image
+from studio_assets.video_plan import estimate
 
 
 def new_id(prefix: str) -> str:
@@ -135,9 +136,17 @@ def _resolve_parent(db: AppDatabase, spec: InpaintSpec) -> tuple[str, str | None
 
 
 def submit_project(
-    db: AppDatabase, storage: StorageResource, spec: ProjectSpec, draft: bool = False
+    db: AppDatabase,
+    storage: StorageResource,
+    spec: ProjectSpec,
+    draft: bool = False,
+    model: str = "",
 ) -> str:
-    """Create a project with its clips (and music), validated and uploaded, then `queued`."""
+    """Create a project with its clips (and music), validated and uploaded, then `queued`.
+
+    `model` is the video model of the provider that will run it (`ProviderResource.model_for`):
+    the project stores its estimate now, as the run will compute it, so a draft shows the price
+    before anyone pays (models off the price table, such as the local engine's, cost 0)."""
     clips = spec.ordered_clips()
     check_uris(
         storage,
@@ -160,6 +169,21 @@ def submit_project(
     ]
     music_id = _stage_music(db, storage, spec)
     project_id = new_id("vp")
+    clip_rows = [
+        VideoClip(
+            id=new_id("vc"),
+            video_project_id=project_id,
+            sequence_order=order,
+            source_image_url=image_url,
+            end_image_url=end_url,
+            room_type=clip.room_type,
+            room_label=clip.label,
+            motion_prompt=clip.motion_prompt,
+            transition_type=clip.transition,
+            duration_seconds=clip.duration,
+        )
+        for order, (clip, (image_url, end_url)) in enumerate(zip(clips, staged, strict=True))
+    ]
     with db.session() as session:
         rows.add(
             session,
@@ -172,24 +196,11 @@ def submit_project(
                 music_track_id=music_id,
                 music_volume=spec.music.volume if spec.music else 50,
                 clip_count=len(clips),
+                estimated_cost=estimate(model, clip_rows, spec.generate_native_audio).total_cents,
             ),
         )
-        for order, (clip, (image_url, end_url)) in enumerate(zip(clips, staged, strict=True)):
-            rows.add(
-                session,
-                VideoClip(
-                    id=new_id("vc"),
-                    video_project_id=project_id,
-                    sequence_order=order,
-                    source_image_url=image_url,
-                    end_image_url=end_url,
-                    room_type=clip.room_type,
-                    room_label=clip.label,
-                    motion_prompt=clip.motion_prompt,
-                    transition_type=clip.transition,
-                    duration_seconds=clip.duration,
-                ),
-            )
+        for clip_row in clip_rows:
+            rows.add(session, clip_row)
         if not draft:
             rows.queue(session, VideoProject, project_id)
     return project_id

@@ -49,7 +49,8 @@ def test_image_enhance_wait_json_completes_with_a_different_image(tmp_path: Path
 
     assert done.returncode == 0, done.stderr
     status = last_json(done.stdout)
-    assert status["status"] == "completed" and status["progress"] == 100
+    assert status["status"] == "completed"
+    assert status["progress"] == {"completed": 1, "total": 1, "percentage": 100}
     result = Path(status["result_image_url"])
     with Image.open(result) as out, Image.open(photo) as src:
         assert out.size == src.size

@@ -121,8 +121,10 @@ def test_studio_serve_binds_to_localhost_unless_told(
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
     monkeypatch.delenv("STUDIO_DATABASE_URL", raising=False)
     monkeypatch.delenv("STUDIO_WEBHOOK_URL", raising=False)
-    monkeypatch.setattr(cli.os, "execvp", lambda _file, argv: execs.append(argv))
-    monkeypatch.setattr(cli.os, "chdir", lambda _path: None)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setattr(
+        cli.serving, "supervise", lambda commands, _env, _cwd: execs.append(commands[0]) or 0
+    )
     runner = CliRunner()
     assert runner.invoke(cli.app, ["serve"]).exit_code == 0
     assert runner.invoke(cli.app, ["serve", "--host", "0.0.0.0", "--port", "4000"]).exit_code == 0

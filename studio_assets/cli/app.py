@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +16,22 @@ from resources.database import through_outage
 from resources.errors import StudioError
 from resources.webhooks import refuse_unsigned
 from studio_assets import control
-from studio_assets.cli.output import TERMINAL, emit, err_console, fail, poller, progress_bar
+from studio_assets.cli import serving
+from studio_assets.cli.output import (
+    TERMINAL,
+    emit,
+    err_console,
+    fail,
+    plural,
+    poller,
+    progress_bar,
+)
 from studio_assets.cli.wiring import Wiring
 from studio_assets.demo import demo_spec
+from studio_assets.instance import ensure_dagster_home
+from studio_assets.project_spec import spec_with_paths_from
+from studio_assets.prompts import STYLES
+from studio_assets.rooms import ROOM_TYPES, room_label
 
 app = typer.Typer(
     help="studio: AI media for real-estate listings, on Dagster.",
@@ -30,11 +44,37 @@ app.add_typer(image_app, name="image")
 app.add_typer(db_app, name="db")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
+ROOMS_HELP = ", ".join(ROOM_TYPES)
+STYLES_HELP = ", ".join(STYLES)
+
+
+def studio_version() -> str:
+    """The installed package's version (pyproject.toml)."""
+    try:
+        return metadata.version("studio")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"studio {studio_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
-def refuse_unsafe_environment() -> None:
-    """studio: AI media for real-estate listings, on Dagster."""
+def refuse_unsafe_environment(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """studio: AI media for real-estate listings, on Dagster.
+
+    `studio rooms` and `studio styles` list the room types and enhancement styles.
+    """
     try:
         refuse_unsigned(
             os.environ.get("STUDIO_WEBHOOK_URL", ""), os.environ.get("STUDIO_WEBHOOK_SECRET", "")
@@ -60,10 +100,8 @@ def run_and_report(
 @image_app.command("enhance")
 def image_enhance(
     path: Annotated[str, typer.Argument(help="Photo path or URL (file://, s3://, https://)")],
-    room: Annotated[str, typer.Option("--room", help="Room type, e.g. kitchen")] = "other",
-    style: Annotated[str, typer.Option("--style", help="natural, scandinavian, modern, …")] = (
-        "natural"
-    ),
+    room: Annotated[str, typer.Option("--room", help=f"Room type: {ROOMS_HELP}")] = "other",
+    style: Annotated[str, typer.Option("--style", help=f"Style: {STYLES_HELP}")] = "natural",
     prompt: Annotated[str | None, typer.Option("--prompt", help="A full prompt instead")] = None,
     workspace: Annotated[str, typer.Option("--workspace")] = "ws_default",
     wait: Annotated[bool, typer.Option("--wait", help="Run it now, in this process")] = False,
@@ -103,20 +141,56 @@ def image_inpaint(
 
 @app.command("submit")
 def submit(
-    spec_path: Annotated[Path, typer.Argument(help="Project spec JSON")],
+    spec_path: Annotated[
+        Path,
+        typer.Argument(
+            help="Spec JSON: a video project (`clips`), or one enhancement (`image`) or "
+            "inpainting (`image` + `mask`); relative paths are read from the spec's folder"
+        ),
+    ],
     draft: Annotated[
         bool, typer.Option("--draft", help="Leave it draft (launch it over GraphQL or from Dagit)")
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Validate a video project spec, write its rows and queue it for the sensor."""
+    """Validate a spec, write its rows and queue it for the sensor (room types: `studio rooms`)."""
     with Wiring.guard() as wiring:
         try:
             data = json.loads(spec_path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             fail(f"cannot read {spec_path}: {exc}")
-        project_id = wiring.submit_project(data, draft=draft)
-        emit(wiring.status(project_id), as_json)
+        if not isinstance(data, dict):
+            fail(f"{spec_path} must hold one JSON object")
+        data = spec_with_paths_from(data, spec_path.resolve().parent)
+        if "clips" not in data and "mask" in data:
+            row_id = wiring.submit_inpaint(data, draft=draft)
+        elif "clips" not in data and "image" in data:
+            row_id = wiring.submit_enhance(data, draft=draft)
+        else:
+            row_id = wiring.submit_project(data, draft=draft)
+        emit(wiring.status(row_id), as_json)
+
+
+@app.command("rooms")
+def rooms(as_json: JsonFlag = False) -> None:
+    """List the room types a clip or photo can have."""
+    listing = [{"room_type": r, "label": room_label(r)} for r in ROOM_TYPES]
+    if as_json:
+        emit({"rooms": listing}, True)
+        return
+    for item in listing:
+        typer.echo(f"{item['room_type']:<16} {item['label']}")
+
+
+@app.command("styles")
+def styles(as_json: JsonFlag = False) -> None:
+    """List the enhancement styles (`studio image enhance --style`)."""
+    listing = [{"style": name, "description": text} for name, text in STYLES.items()]
+    if as_json:
+        emit({"styles": listing}, True)
+        return
+    for item in listing:
+        typer.echo(f"{item['style']:<14} {item['description']}")
 
 
 @app.command("demo")
@@ -149,7 +223,7 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Materialize the row's partition in this process (no daemon needed)."""
-    with Wiring.guard() as wiring:
+    with Wiring.guard(existing=True) as wiring:
         config = wiring.force_config(row_id) if force else None
         status = run_and_report(wiring, row_id, as_json, run_config=config)
         emit(status, as_json)
@@ -164,7 +238,7 @@ def status(
     as_json: JsonFlag = False,
 ) -> None:
     """Print the status JSON; --watch draws a live progress bar until a terminal status."""
-    with Wiring.guard() as wiring:
+    with Wiring.guard(existing=True) as wiring:
         current = wiring.status(row_id)
         if watch:
             with progress_bar(True) as progress:
@@ -186,7 +260,7 @@ def launch(
     as_json: JsonFlag = False,
 ) -> None:
     """Launch the row's job over Dagster's GraphQL API (add partition + launchRun)."""
-    with Wiring.guard() as wiring:
+    with Wiring.guard(existing=True) as wiring:
         run_id = wiring.launch(row_id, url)
         if as_json:
             emit({"id": row_id, "run_id": run_id}, True)
@@ -200,11 +274,12 @@ def cancel(
     as_json: JsonFlag = False,
 ) -> None:
     """Stop the run, cancel in-flight provider requests and mark it canceled."""
-    with Wiring.guard() as wiring:
+    with Wiring.guard(existing=True) as wiring:
         canceled = control.cancel(
             wiring.db, wiring.provider, wiring.instance, row_id, wiring.webhooks
         )
-        err_console.print(f"canceled {row_id} ({len(canceled)} provider requests stopped)")
+        stopped = plural(len(canceled), "provider request")
+        err_console.print(f"canceled {row_id} ({stopped} stopped)", highlight=False)
         emit(wiring.status(row_id), as_json)
 
 
@@ -215,8 +290,8 @@ def retry(
     as_json: JsonFlag = False,
 ) -> None:
     """Queue a failed or canceled one again; finished clips are reused, not bought again."""
-    with Wiring.guard() as wiring:
-        control.retry(wiring.db, row_id)
+    with Wiring.guard(existing=True) as wiring:
+        wiring.retry(row_id)
         status = run_and_report(wiring, row_id, as_json) if wait else wiring.status(row_id)
         emit(status, as_json)
         if wait and status["status"] != "completed":
@@ -253,16 +328,18 @@ def serve(
         str, typer.Option("--host", help="Bind address; Dagit has no login, so keep it local")
     ] = "127.0.0.1",
 ) -> None:
-    """Dagit + the daemon on this project (`dagster dev -w workspace.yaml`), on 127.0.0.1."""
+    """Dagit + the daemon on this project and its persistent Dagster home (the one `studio run`
+    records to), on 127.0.0.1; SIGTERM or Ctrl-C stops everything it started."""
     with Wiring.guard() as wiring:
         root = wiring.project_root
-    os.chdir(root)
-    os.execvp("dagster", serve_command(root, host, port))
-
-
-def serve_command(root: Path, host: str, port: int) -> list[str]:
-    """`dagster dev` bound to `host` (Dagster's webserver and GraphQL have no authentication)."""
-    return ["dagster", "dev", "-w", str(root / "workspace.yaml"), "-h", host, "-p", str(port)]
+        dagster_home = ensure_dagster_home(wiring.settings)
+        env = serving.serve_environment(dagster_home, wiring.settings.home)
+    err_console.print(
+        f"Dagit on http://{host}:{port} · DAGSTER_HOME={dagster_home}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(serving.supervise(serving.serve_commands(root, host, port), env, root))
 
 
 def main() -> None:

@@ -17,6 +17,11 @@ console = Console()
 TERMINAL = ("completed", "failed", "canceled")
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 clip`, `2 clips` (`nouns` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

@@ -14,18 +14,18 @@ import typer
 
 from resources.database import AppDatabase
 from resources.errors import StudioError
-from resources.provider.base import ProviderResource
+from resources.provider.base import Kind, ProviderResource
 from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets import launching, submission
+from studio_assets import control, launching, submission
 from studio_assets import status as status_json
 from studio_assets.cli.output import fail
 from studio_assets.instance import PROJECT_ROOT, local_instance
 from studio_assets.partitions import PARTITIONS_BY_KIND
 from studio_assets.project_spec import ProjectSpec
 from studio_assets.running import job_and_partition, launch_tags, run_in_process
-from studio_assets.settings import Settings, load_settings
+from studio_assets.settings import Settings, database_file, load_settings
 from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
 
 
@@ -36,10 +36,15 @@ class Wiring:
 
     @classmethod
     @contextmanager
-    def guard(cls, migrate: bool = True) -> Iterator[Wiring]:
-        """Build the wiring; report any StudioError on stderr with a non-zero exit."""
+    def guard(cls, migrate: bool = True, existing: bool = False) -> Iterator[Wiring]:
+        """Build the wiring; report any StudioError on stderr with a non-zero exit.
+
+        `existing`: the command reads rows, so a missing database is an error that says where
+        it looked, not a new empty database."""
         try:
             wiring = cls()
+            if existing:
+                check_database_exists(wiring.settings)
             if migrate:
                 wiring.db.upgrade()
             yield wiring
@@ -86,19 +91,27 @@ class Wiring:
         return local_instance(self.settings)
 
     def status(self, row_id: str) -> dict[str, Any]:
+        """The row's status JSON, once a row whose `studio run` process died is ended."""
+        control.settle_orphan(self.db, lambda: self.instance, row_id)
         return status_json.status_of(self.db, self.storage, row_id)
 
-    def submit_enhance(self, data: dict[str, Any]) -> str:
-        spec = parse_spec(EnhanceSpec, data)
-        return submission.submit_enhance(self.db, self.storage, spec)
+    def retry(self, row_id: str) -> int:
+        control.settle_orphan(self.db, lambda: self.instance, row_id)
+        return control.retry(self.db, row_id)
 
-    def submit_inpaint(self, data: dict[str, Any]) -> str:
+    def submit_enhance(self, data: dict[str, Any], draft: bool = False) -> str:
+        spec = parse_spec(EnhanceSpec, data)
+        return submission.submit_enhance(self.db, self.storage, spec, draft=draft)
+
+    def submit_inpaint(self, data: dict[str, Any], draft: bool = False) -> str:
         spec = parse_spec(InpaintSpec, data)
-        return submission.submit_inpaint(self.db, self.storage, spec)
+        return submission.submit_inpaint(self.db, self.storage, spec, draft=draft)
 
     def submit_project(self, data: dict[str, Any], draft: bool = False) -> str:
+        """The project's rows, with the estimate of the provider that will run it."""
         spec = parse_spec(ProjectSpec, data)
-        return submission.submit_project(self.db, self.storage, spec, draft=draft)
+        model = self.provider.model_for(Kind.IMAGE_TO_VIDEO)
+        return submission.submit_project(self.db, self.storage, spec, draft=draft, model=model)
 
     def launch(self, row_id: str, url: str) -> str:
         """GraphQL launch; the row must be launchable and records the run id."""
@@ -134,3 +147,14 @@ class Wiring:
         on_poll: Callable[[], None] | None = None,
     ) -> dg.ExecuteInProcessResult:
         return run_in_process(self.defs, self.instance, self.db, row_id, run_config, on_poll)
+
+
+def check_database_exists(settings: Settings) -> None:
+    """A SQLite database that is not there: say where we looked and how to look elsewhere."""
+    path = database_file(settings.database_url)
+    if path is None or path.is_file():
+        return
+    raise StudioError(
+        f"no studio database at {path} (STUDIO_HOME is {settings.home}): point STUDIO_HOME "
+        "at the folder that holds studio.db, or STUDIO_DATABASE_URL at the database"
+    )

@@ -11,6 +11,7 @@ from typing import Literal, TypeVar
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from resources.engine.photo import upright_size
 from resources.errors import InputRejected
 from studio_assets.prompts import STYLES
 from studio_assets.rooms import ROOM_TYPES
@@ -26,6 +27,9 @@ Image.MAX_IMAGE_PIXELS = MAX_SIDE_PX * MAX_SIDE_PX * 2
 
 @dataclass(frozen=True)
 class ImageFacts:
+    """A decoded image; `width` × `height` is the upright picture (EXIF orientation applied),
+    the size every later step sees and a mask is drawn on."""
+
     format: str
     width: int
     height: int
@@ -56,6 +60,7 @@ def inspect_image(path: Path, what: str = "image") -> ImageFacts:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img.load()
+            width, height = upright_size(img)
     except UnidentifiedImageError:
         if _has_image_signature(path):
             raise InputRejected(f"{what} is corrupt: its image data cannot be decoded") from None
@@ -79,14 +84,15 @@ def _has_image_signature(path: Path) -> bool:
 
 
 def check_mask(mask: ImageFacts, image: ImageFacts) -> None:
-    """A mask must have the photo's shape; a scaled copy (same aspect) is resized later."""
+    """A mask must have the upright photo's shape; a scaled copy (same aspect) is resized later."""
     same_aspect = abs(mask.width * image.height - mask.height * image.width) <= 0.01 * (
         image.width * image.height
     )
     if not same_aspect:
         raise InputRejected(
             f"mask is {mask.width}×{mask.height} px but the image is "
-            f"{image.width}×{image.height} px; the mask must match the image"
+            f"{image.width}×{image.height} px as shown (upright); the mask must match the "
+            "picture as shown"
         )
 
 

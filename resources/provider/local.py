@@ -82,11 +82,11 @@ class LocalProvider(ProviderResource):
             return out, "image/jpeg"
         if job.kind is Kind.INPAINT:
             assert job.mask is not None, "inpainting needs a mask"
-            out = stem.with_suffix(".png")
+            out = stem.with_suffix(".jpg")
             image_engine.inpaint(
                 job.image.path, job.mask.path, out, mode=job.mode or "remove", prompt=job.prompt
             )
-            return out, "image/png"
+            return out, "image/jpeg"
         return self._render_video(job, stem.with_suffix(".mp4")), "video/mp4"
 
     def _render_video(self, job: GenerationJob, out: Path) -> Path:

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from resources.database import AppDatabase
+from resources.engine.photo import normalise_mask, normalise_photo
 from resources.errors import InputRejected
 from resources.keys import image_key
 from resources.models import ImageGeneration
@@ -114,7 +115,7 @@ def process_image(
                 provider=provider,
                 storage=storage,
                 job=job,
-                key=image_key(row.workspace_id, image_id, "result" + _suffix(provider, job)),
+                key=image_key(row.workspace_id, image_id, "result.jpg"),  # a photo: JPEG
                 owner=context.run.run_id,
                 workdir=workdir,
                 timeout_s=PROVIDER_TIMEOUT_S,
@@ -152,16 +153,27 @@ def _start(db: AppDatabase, image_id: str, kind: str, run_id: str, force: bool) 
 
 
 def _fetch_inputs(storage: StorageResource, row: ImageGeneration, workdir: Path) -> Inputs:
-    image_path = storage.fetch_input(row.original_image_url, workdir / "input", row.workspace_id)
-    facts = inspect_image(image_path, "image")
-    image = MediaInput(image_path, storage.remote_url(row.original_image_url))
+    """The photo (and mask) checked, normalised once (upright, 8-bit sRGB JPEG; the mask at the
+    upright photo's size) and stored with the row: the provider reads these, not the originals."""
+    raw = storage.fetch_input(row.original_image_url, workdir / "original", row.workspace_id)
+    facts = inspect_image(raw, "image")
+    photo = normalise_photo(raw, workdir / "photo.jpg")
+    image = _stored(storage, row, photo, "input.jpg", "image/jpeg")
     if row.kind != "inpaint":
         return Inputs(image, facts)
     if not row.mask_url:
         raise InputRejected("inpainting needs a mask")
-    mask_path = storage.fetch_input(row.mask_url, workdir / "mask", row.workspace_id)
-    check_mask(inspect_image(mask_path, "mask"), facts)
-    return Inputs(image, facts, MediaInput(mask_path, storage.remote_url(row.mask_url)))
+    raw_mask = storage.fetch_input(row.mask_url, workdir / "original-mask", row.workspace_id)
+    check_mask(inspect_image(raw_mask, "mask"), facts)
+    mask = normalise_mask(raw_mask, (facts.width, facts.height), workdir / "mask.png")
+    return Inputs(image, facts, _stored(storage, row, mask, "input-mask.png", "image/png"))
+
+
+def _stored(
+    storage: StorageResource, row: ImageGeneration, path: Path, name: str, content_type: str
+) -> MediaInput:
+    uri = storage.put_file(image_key(row.workspace_id, row.id, name), path, content_type)
+    return MediaInput(path, storage.remote_url(uri))
 
 
 def _job(row: ImageGeneration, inputs: Inputs) -> GenerationJob:
@@ -178,11 +190,6 @@ def _job(row: ImageGeneration, inputs: Inputs) -> GenerationJob:
     return GenerationJob(
         kind=Kind.IMAGE_EDIT, prompt=row.prompt or "", image=inputs.image, label=f"enhance {row.id}"
     )
-
-
-def _suffix(provider: ProviderResource, job: GenerationJob) -> str:
-    # Offline inpainting is lossless (PNG) so pixels outside the mask stay exactly as they were.
-    return ".png" if job.kind is Kind.INPAINT and provider.name == "local" else ".jpg"
 
 
 def _result_facts(storage: StorageResource, outcome: Outcome, workdir: Path) -> ImageFacts:

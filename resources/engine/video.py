@@ -2,11 +2,11 @@
 
 The frames are made here rather than in an FFmpeg filter: `zoompan` snaps its window to whole
 pixels (a visible judder on every zoom) and `perspective` is several times too slow at 1080p.
-Each still is fitted and upscaled once with Pillow and converted once to YUV 4:2:0 planes; a
-frame is then a window on those planes. Pans and tilts move the window a whole number of pixels
-per frame and copy it (only the half-size chroma is resampled when a step falls between its
-pixels); zooms resample it with sub-pixel precision (OpenCV, bilinear). Frames stream into
-FFmpeg's stdin, so encoding runs alongside the making of the next frame.
+Each still is normalised, framed (`photo.py`) and upscaled once with Pillow and converted once
+to YUV 4:2:0 planes; a frame is then a window on those planes. Pans and tilts move the window a
+whole number of pixels per frame and copy it (only the half-size chroma is resampled when a
+step falls between its pixels); zooms resample it with sub-pixel precision (OpenCV, bilinear).
+Frames stream into FFmpeg's stdin, so encoding runs alongside the making of the next frame.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from resources.engine.audio import SAMPLE_RATE, ambient_bed_graph
+from resources.engine.photo import frame_photo, open_photo
 from resources.errors import InputRejected
 from resources.ffmpeg import run_ffmpeg
 
@@ -207,15 +208,13 @@ def _load_stills(paths: list[Path], size: tuple[int, int]) -> list[_Still]:
 
 
 def _fitted(path: Path, size: tuple[int, int]) -> Image.Image:
+    # A photo the pipeline framed already has the frame's aspect, so framing it again only
+    # scales it; a photo rendered directly is framed the same way (never a blind crop).
     try:
-        with Image.open(path) as opened:
-            # JPEGs may decode at 1/2..1/8 size; a square request keeps enough pixels to cover
-            # the working size whatever the photo's aspect and EXIF rotation.
-            opened.draft(None, (max(size), max(size)))
-            image = ImageOps.exif_transpose(opened).convert("RGB")
+        image = open_photo(path, at_least=size)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputRejected(f"cannot read image {path.name}: {exc}") from exc
-    return ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+    return frame_photo(image, size)
 
 
 def _to_bytes(plane: np.ndarray) -> np.ndarray:

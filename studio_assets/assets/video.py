@@ -10,18 +10,20 @@ from resources.database import AppDatabase
 from resources.errors import InputRejected
 from resources.keys import video_key
 from resources.models import MusicTrack, VideoClip, VideoProject
-from resources.provider.base import GenerationJob, Kind, MediaInput, ProviderResource
+from resources.provider.base import GenerationJob, Kind, ProviderResource
 from resources.repository import ledger, rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
 from studio_assets.assets.video_support import (
     GENERATION_TIMEOUT_S,
+    FramedInput,
     Project,
     ProjectTracker,
     VideoRunConfig,
     billed_cents,
     clip_table,
     fetch_image,
+    fetch_photo,
     load_project,
 )
 from studio_assets.failures import row_fails_with_step
@@ -30,6 +32,7 @@ from studio_assets.framing import FRAMES
 from studio_assets.generation import Outcome, generate_once
 from studio_assets.motion import NEGATIVE_PROMPT, TRANSITION_PROMPT, clip_prompt
 from studio_assets.partitions import video_projects
+from studio_assets.photos import record_photo_warnings
 from studio_assets.rooms import room_label
 from studio_assets.row_validation import check_music, check_project_rows
 from studio_assets.video_plan import (
@@ -88,7 +91,7 @@ def video_clips(
             completed_clip_count=_count_done(app_db, project_id),
         )
         with tempfile.TemporaryDirectory(prefix="studio-clips-") as tmp:
-            results = _generate_clips(
+            results, warnings = _generate_clips(
                 context, config, app_db, storage, provider, project, track, tracker, Path(tmp)
             )
         succeeded = [r for r in results if r.value is not None]
@@ -112,6 +115,7 @@ def video_clips(
                 "cost_cents": dg.MetadataValue.int(bought),
                 "provider": provider.name,
                 "model": model,
+                "photo_warnings": dg.MetadataValue.json(warnings),
                 "clip_table": clip_table(
                     clips, {r.item.id: (r.value.how, r.value.seconds) for r in succeeded if r.value}
                 ),
@@ -166,7 +170,8 @@ def _generate_clips(
     track: MusicTrack | None,
     tracker: ProjectTracker,
     workdir: Path,
-) -> list[ItemResult[VideoClip, Outcome]]:
+) -> tuple[list[ItemResult[VideoClip, Outcome]], list[str]]:
+    """The clips, bought with bounded concurrency; and the warnings about their photos."""
     row, clips = project.row, project.clips
     buy = _buyer(context, config, db, storage, provider, row, tracker)
     labels = {c.id: c.room_label or room_label(c.room_type) for c in clips}
@@ -176,9 +181,18 @@ def _generate_clips(
     inputs = {clip.id: _fetch_inputs(storage, clip, workdir, row) for clip in clips}
     if track is not None:
         check_music(storage, track, row.workspace_id, workdir)
+    warnings = [
+        f"clip {clip.sequence_order + 1} ({labels[clip.id]}): {photo.framed.warning}"
+        for clip in clips
+        for photo in dict.fromkeys(inputs[clip.id])
+        if photo.framed.warning
+    ]
+    record_photo_warnings(storage, row, warnings)
+    for warning in warnings:
+        context.log.warning(warning)
 
     def make_clip(clip: VideoClip) -> Outcome:
-        start, end = inputs[clip.id]
+        start, end = (photo.media for photo in inputs[clip.id])
         job = GenerationJob(
             kind=Kind.IMAGE_TO_VIDEO,
             prompt=clip_prompt(
@@ -213,7 +227,7 @@ def _generate_clips(
             actual_cost=cost,
         )
 
-    return fan_out(
+    results = fan_out(
         make_clip,
         clips,
         max_workers=provider.max_concurrency,
@@ -224,6 +238,7 @@ def _generate_clips(
         ),
         stop=tracker.stop,
     )
+    return results, warnings
 
 
 @dg.asset(
@@ -336,14 +351,14 @@ def _record_failure(db: AppDatabase, slot: ledger.Slot, row_id: str, message: st
 
 def _fetch_inputs(
     storage: StorageResource, clip: VideoClip, workdir: Path, row: VideoProject
-) -> tuple[MediaInput, MediaInput]:
-    """The clip's start and end photos, fetched, decoded and fitted to the frame."""
+) -> tuple[FramedInput, FramedInput]:
+    """The clip's start and end photos, fetched, decoded, normalised and fitted to the frame."""
     clip_dir = workdir / clip.id
     clip_dir.mkdir(exist_ok=True)
     try:
-        start = fetch_image(storage, clip.source_image_url, clip_dir, "start", row)
+        start = fetch_photo(storage, clip.source_image_url, clip_dir, "start", row)
         if clip.end_image_url and clip.end_image_url != clip.source_image_url:
-            return start, fetch_image(storage, clip.end_image_url, clip_dir, "end", row)
+            return start, fetch_photo(storage, clip.end_image_url, clip_dir, "end", row)
     except InputRejected as exc:
         label = clip.room_label or room_label(clip.room_type)
         raise InputRejected(f"clip {clip.sequence_order + 1} ({label}, {clip.id}): {exc}") from None

@@ -15,7 +15,7 @@ from resources.models import VideoClip, VideoProject
 from resources.provider.base import MediaInput
 from resources.repository import rows
 from resources.storage import StorageResource
-from studio_assets.framing import fit_to_frame
+from studio_assets.framing import FramedPhoto, fit_to_frame
 from studio_assets.progress import Tracker
 from studio_assets.validation import inspect_image
 
@@ -64,23 +64,40 @@ class ProjectTracker(Tracker):
             super().report(step, percent, label, cost_cents, **row_values)
 
 
+@dataclass(frozen=True)
+class FramedInput:
+    """A photo as the provider gets it (framed, stored) and what framing it found."""
+
+    media: MediaInput
+    framed: FramedPhoto
+
+
 def fetch_image(
     storage: StorageResource, uri: str, workdir: Path, name: str, project: VideoProject
 ) -> MediaInput:
-    """Fetch and validate a photo and fit it to the project's frame (Kling has no aspect input).
+    """`fetch_photo`'s media input."""
+    return fetch_photo(storage, uri, workdir, name, project).media
 
-    With remote storage the fitted photo is stored next to the project and handed to the
+
+def fetch_photo(
+    storage: StorageResource, uri: str, workdir: Path, name: str, project: VideoProject
+) -> FramedInput:
+    """Fetch and validate a photo, normalise it and fit it to the project's frame (Kling has no
+    aspect input): the one framing every provider gets.
+
+    With remote storage the framed photo is stored next to the project and handed to the
     provider as a presigned URL, so the provider reads it from our bucket: no upload to it.
     """
     raw = storage.fetch_input(uri, workdir / f"{name}.raw", project.workspace_id)
     inspect_image(raw, f"{name} ({uri.rsplit('/', 1)[-1]})")
-    fitted = fit_to_frame(raw, workdir / f"{name}.jpg", project.aspect_ratio)
+    framed = fit_to_frame(raw, workdir / f"{name}.jpg", project.aspect_ratio)
     raw.unlink(missing_ok=True)
     key = video_key(project.workspace_id, project.id, f"inputs/{workdir.name}-{name}.jpg")
     remote = storage.remote_url(storage.uri_for(key))
     if remote is None:
-        return MediaInput(fitted)
-    return MediaInput(fitted, storage.remote_url(storage.put_file(key, fitted, "image/jpeg")))
+        return FramedInput(MediaInput(framed.path), framed)
+    stored = storage.put_file(key, framed.path, "image/jpeg")
+    return FramedInput(MediaInput(framed.path, storage.remote_url(stored)), framed)
 
 
 def clip_table(

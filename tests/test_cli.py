@@ -6,24 +6,52 @@ import json
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import platformdirs
+import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
-from studio_assets.samples import room_photo
+from resources.database import AppDatabase
+from resources.models import VideoProject
+from resources.repository import rows
+from studio_assets import settings
+from studio_assets.cli import app as cli
+from studio_assets.cli.output import plural
+from studio_assets.pricing import KLING_I2V
+from studio_assets.project_spec import spec_with_paths_from
+from studio_assets.prompts import STYLES
+from studio_assets.rooms import ROOM_TYPES
+from studio_assets.samples import music_bed, room_photo
+from studio_assets.settings import load_settings
+from studio_assets.video_plan import estimate
 
 STUDIO = str(Path(sys.executable).parent / "studio")
 
 
-def studio(home: Path, *args: str, db_url: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STUDIO_HOME": str(home)}
-    env.pop("DAGSTER_HOME", None)
-    env.pop("FAL_KEY", None)
+def studio(
+    home: Path,
+    *args: str,
+    db_url: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "STUDIO_HOME": str(home), **(env or {})}
+    environ.pop("DAGSTER_HOME", None)
+    environ.pop("FAL_KEY", None)
     if db_url:
-        env["STUDIO_DATABASE_URL"] = db_url
+        environ["STUDIO_DATABASE_URL"] = db_url
     return subprocess.run(
-        [STUDIO, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        [STUDIO, *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=cwd,
+        timeout=300,
+        check=False,
     )
 
 
@@ -92,3 +120,139 @@ def test_inpaint_with_a_wrong_size_mask_is_refused(tmp_path: Path) -> None:
         "--json",
     )
     assert done.returncode != 0 and "mask is 100×300 px" in done.stderr
+
+
+def test_help_lists_every_room_and_style_and_the_version_is_the_package_s(tmp_path: Path) -> None:
+    wide = {"COLUMNS": "200"}
+    enhance_help = studio(tmp_path / "home", "image", "enhance", "--help", env=wide).stdout
+    assert all(room in enhance_help for room in ROOM_TYPES)
+    assert all(style in enhance_help for style in STYLES)
+
+    rooms = last_json(studio(tmp_path / "home", "rooms", "--json").stdout)["rooms"]
+    assert [r["room_type"] for r in rooms] == list(ROOM_TYPES) and len(rooms) == 27
+    assert {"room_type": "tv-room", "label": "TV room"} in rooms
+    styles = last_json(studio(tmp_path / "home", "styles", "--json").stdout)["styles"]
+    assert [s["style"] for s in styles] == list(STYLES) and all(s["description"] for s in styles)
+
+    version = studio(tmp_path / "home", "--version")
+    assert (
+        version.returncode == 0 and version.stdout.strip() == f"studio {metadata.version('studio')}"
+    )
+
+
+def test_plurals_count_things() -> None:
+    assert [plural(n, "clip") for n in (0, 1, 2)] == ["0 clips", "1 clip", "2 clips"]
+    assert plural(1, "provider request") == "1 provider request"
+
+
+def test_a_spec_reads_relative_paths_from_its_folder_and_a_draft_shows_its_price(
+    tmp_path: Path,
+) -> None:
+    listing, elsewhere, home = tmp_path / "listing", tmp_path / "elsewhere", tmp_path / "home"
+    (listing / "photos").mkdir(parents=True)
+    elsewhere.mkdir()
+    for room in ("exterior", "kitchen", "bedroom"):
+        room_photo(listing / "photos" / f"{room}.jpg", room, (480, 270))
+    music_bed(listing / "music.mp3", seconds=3.0)
+    spec = {
+        "name": "12 Elm Street",
+        "generate_native_audio": True,
+        "music": {"audio_url": "music.mp3", "volume": 40},
+        "clips": [
+            {"image": "photos/exterior.jpg", "room_type": "exterior", "transition": "seamless"},
+            {
+                "image": "photos/kitchen.jpg",
+                "room_type": "kitchen",
+                "transition": "seamless",
+                "duration": 10,
+            },
+            {"image": "./photos/bedroom.jpg", "room_type": "bedroom"},
+        ],
+    }
+    (listing / "project.json").write_text(json.dumps(spec))
+    (listing / "enhance.json").write_text(
+        json.dumps({"image": "photos/kitchen.jpg", "room_type": "kitchen", "style": "cozy"})
+    )
+
+    fal = {"STUDIO_PROVIDER": "fal"}  # no FAL_KEY: pricing needs none
+    done = studio(
+        home, "submit", "../listing/project.json", "--draft", "--json", env=fal, cwd=elsewhere
+    )
+    assert done.returncode == 0, done.stderr
+    draft = last_json(done.stdout)
+    # Kling 2.6 Pro with audio: 5 s + 10 s + 5 s at 14 ¢/s = 280; 2 transitions of 5 s at 7 ¢/s
+    assert draft["status"] == "draft" and draft["cost"]["estimated_cents"] == 280 + 70
+    db = AppDatabase(url=f"sqlite:///{home / 'studio.db'}")
+    with db.session() as session:
+        project = rows.get(session, VideoProject, draft["id"])
+        run_would = estimate(KLING_I2V, rows.clips(session, project.id), True).total_cents
+        assert project.estimated_cost == run_would  # what video_clips computes for this provider
+
+    local = last_json(studio(home, "submit", str(listing / "project.json"), "--json").stdout)
+    assert local["status"] == "queued" and local["cost"]["estimated_cents"] == 0  # free engine
+
+    image = studio(home, "submit", "../listing/enhance.json", "--draft", "--json", cwd=elsewhere)
+    assert image.returncode == 0, image.stderr
+    image_status = last_json(image.stdout)
+    assert image_status["kind"] == "enhance" and image_status["status"] == "draft"
+    # one shape: the video's fields where they apply, the image contract's fields kept
+    shared = {"id", "status", "progress", "output", "error", "step", "label", "run_id"}
+    assert shared <= set(draft) and shared <= set(image_status)
+    assert {"kind", "result_image_url", "cost_cents", "version", "parent_id"} <= set(image_status)
+    assert (
+        set(image_status["progress"])
+        == set(draft["progress"])
+        == {"completed", "total", "percentage"}
+    )
+
+
+def test_spec_paths_resolve_against_the_spec_folder_but_uris_and_ids_do_not(
+    tmp_path: Path,
+) -> None:
+    spec = {
+        "image": "img_0123abcd",
+        "mask": "masks/sofa.png",
+        "clips": [{"image": "s3://bucket/a.jpg", "end_image": "b.jpg"}, {"image": "/abs/c.jpg"}],
+        "music": {"track_id": "mt_1"},
+    }
+    out = spec_with_paths_from(spec, tmp_path)
+    assert out["image"] == "img_0123abcd" and out["mask"] == str(tmp_path / "masks/sofa.png")
+    assert out["clips"] == [
+        {"image": "s3://bucket/a.jpg", "end_image": str(tmp_path / "b.jpg")},
+        {"image": "/abs/c.jpg"},
+    ]
+    assert out["music"] == {"track_id": "mt_1"} and spec["mask"] == "masks/sofa.png"
+
+
+def test_commands_on_a_missing_database_say_where_they_looked_and_create_nothing(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "nowhere"
+    env = {"STUDIO_HOME": str(home), "STUDIO_DATABASE_URL": "", "DAGSTER_HOME": ""}
+    runner = CliRunner()
+    for command in (
+        ["status", "vp_1"],
+        ["cancel", "vp_1"],
+        ["retry", "vp_1"],
+        ["launch", "vp_1"],
+        ["run", "vp_1"],
+        ["status", "img_1", "--watch"],
+    ):
+        done = runner.invoke(cli.app, command, env=env)
+        assert done.exit_code == 1, (command, done.output)
+        message = " ".join(done.output.split())
+        assert f"no studio database at {home / 'studio.db'}" in message, message
+        assert "STUDIO_HOME" in message and "STUDIO_DATABASE_URL" in message
+    assert not home.exists()
+
+
+def test_the_default_home_is_the_checkout_s_or_the_user_data_dir_never_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings({}).home == settings.PROJECT_ROOT / ".studio"
+    assert load_settings({}).dagster_home == settings.PROJECT_ROOT / ".studio" / "dagster"
+    assert not settings.is_checkout(tmp_path)
+    monkeypatch.setattr(settings, "is_checkout", lambda: False)  # an installed wheel
+    assert load_settings({}).home == platformdirs.user_data_path("studio", appauthor=False)
+    assert load_settings({"STUDIO_HOME": "h"}).home == tmp_path / "h"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from resources.database import AppDatabase
@@ -59,22 +61,25 @@ def retry(db: AppDatabase, row_id: str) -> int:
         return rows.queue(session, rows.model_for(kind), row_id)
 
 
-def settle_orphan(db: AppDatabase, instance: dg.DagsterInstance, row_id: str) -> str | None:
+def settle_orphan(
+    db: AppDatabase, instance: Callable[[], dg.DagsterInstance], row_id: str
+) -> str | None:
     """End a row whose in-process run lost its process (`studio run` killed): the run is
     reported failed and the row `failed` with why, so `studio retry` or `studio run` resumes
     it (finished and in-flight generations are reused). Returns the reason, or None when the
-    row is not in that state."""
+    row is not in that state. `instance` is only opened for a row that is running."""
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
         row = rows.get(session, rows.model_for(kind), row_id)
         if row.status in rows.TERMINAL or row.status in rows.WAITING or not row.run_id:
             return None
         run_id = row.run_id
-    run = instance.get_run_by_id(run_id)
+    dagster = instance()
+    run = dagster.get_run_by_id(run_id)
     if run is None or run.is_finished or (gone := owner_gone(run)) is None:
         return None
     message = f"{gone}; run `studio retry {row_id}` or `studio run {row_id}` to resume it"
-    instance.report_run_failed(run, message=message)
+    dagster.report_run_failed(run, message=message)
     with db.session() as session:
         rows.fail(session, rows.model_for(kind), row_id, message, run_id=run_id)
     LOG.warning(f"{row_id}: {message}")

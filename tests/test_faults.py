@@ -436,3 +436,62 @@ def test_a_bought_clip_whose_media_vanished_is_not_bought_silently(
     assert again.status == "held" and "gone from storage" in (again.error_message or "")
     done = project(studio, project_id)  # the video is made of the clip that is still there
     assert (done.status, done.completed_clip_count) == ("completed", 1)
+
+
+def test_a_killed_studio_run_ends_failed_and_runs_again_buying_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    """`studio run` killed mid-generation: `studio status` says the row failed and why (not
+    `generating` forever), and `studio run` again finishes it reusing the finished clips."""
+    rooms = ("exterior", "living-room", "kitchen", "bedroom")
+    spec = {
+        "name": "Killed house",
+        "clips": [
+            {"image": str(room_photo(tmp_path / f"{r}.jpg", r, (640, 360))), "room_type": r}
+            for r in rooms
+        ],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAL_KEY")},
+        "STUDIO_HOME": str(tmp_path / "home"),
+    }
+
+    def studio(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [STUDIO, *args, "--json"], capture_output=True, text=True, env=env, timeout=600
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    project_id = studio("submit", str(tmp_path / "spec.json"), "--draft")["id"]
+    running = subprocess.Popen(
+        [STUDIO, "run", project_id, "--json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    db = AppDatabase(url=f"sqlite:///{tmp_path / 'home' / 'studio.db'}")
+    for _ in range(1200):
+        with db.session() as session:
+            row = session.get(VideoProject, project_id)
+            if row is not None and (row.completed_clip_count or 0) >= 1:
+                break
+        time.sleep(0.05)
+    running.kill()
+    running.wait()
+    with db.session() as session:
+        finished_before = {
+            c.id: (c.provider_request_id, c.clip_url)
+            for c in rows.clips(session, project_id)
+            if c.status == "completed"
+        }
+    assert 1 <= len(finished_before) < len(rooms)  # killed mid-generation
+
+    after_kill = studio("status", project_id)
+
+    assert after_kill["status"] == "failed"
+    assert f"pid {running.pid}" in after_kill["error"] and "studio retry" in after_kill["error"]
+    done = studio("run", project_id)
+    assert (done["status"], done["progress"]["completed"]) == ("completed", len(rooms))
+    with db.session() as session:
+        now = {c.id: (c.provider_request_id, c.clip_url) for c in rows.clips(session, project_id)}
+    # the clips finished before the kill are the same generations, not made again
+    assert {c: now[c] for c in finished_before} == finished_before

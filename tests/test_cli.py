@@ -20,7 +20,6 @@ from resources.models import VideoProject
 from resources.repository import rows
 from studio_assets import settings
 from studio_assets.cli import app as cli
-from studio_assets.cli.output import plural
 from studio_assets.pricing import KLING_I2V
 from studio_assets.project_spec import spec_with_paths_from
 from studio_assets.prompts import STYLES
@@ -28,6 +27,7 @@ from studio_assets.rooms import ROOM_TYPES
 from studio_assets.samples import music_bed, room_photo
 from studio_assets.settings import load_settings
 from studio_assets.video_plan import estimate
+from studio_assets.wording import plural
 
 STUDIO = str(Path(sys.executable).parent / "studio")
 

@@ -11,15 +11,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from studio_assets.wording import plural
+
+__all__ = ["TERMINAL", "emit", "err_console", "fail", "plural", "poller", "progress_bar"]
+
 err_console = Console(stderr=True)
 console = Console()
 
 TERMINAL = ("completed", "failed", "canceled")
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """`1 clip`, `2 clips` (`nouns` for irregular plurals)."""
-    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

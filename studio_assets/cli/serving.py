@@ -19,7 +19,10 @@ from pathlib import Path
 from types import FrameType
 
 GRACE_S = 10.0
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# SIGHUP: the terminal went away. Windows has no SIGHUP.
+STOP_SIGNALS = tuple(
+    s for s in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)) if s is not None
+)
 PR_SET_CHILD_SUBREAPER = 36
 
 

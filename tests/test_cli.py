@@ -124,9 +124,10 @@ def test_inpaint_with_a_wrong_size_mask_is_refused(tmp_path: Path) -> None:
 
 def test_help_lists_every_room_and_style_and_the_version_is_the_package_s(tmp_path: Path) -> None:
     wide = {"COLUMNS": "200"}
-    enhance_help = studio(tmp_path / "home", "image", "enhance", "--help", env=wide).stdout
-    assert all(room in enhance_help for room in ROOM_TYPES)
-    assert all(style in enhance_help for style in STYLES)
+    for command in (["--help"], ["image", "enhance", "--help"]):
+        shown = studio(tmp_path / "home", *command, env=wide).stdout
+        assert all(room in shown for room in ROOM_TYPES), command
+        assert all(style in shown for style in STYLES), command
 
     rooms = last_json(studio(tmp_path / "home", "rooms", "--json").stdout)["rooms"]
     assert [r["room_type"] for r in rooms] == list(ROOM_TYPES) and len(rooms) == 27

@@ -35,6 +35,7 @@ from studio_assets.rooms import ROOM_TYPES, room_label
 
 app = typer.Typer(
     help="studio: AI media for real-estate listings, on Dagster.",
+    epilog=f"Room types: {', '.join(ROOM_TYPES)}.\n\nStyles: {', '.join(STYLES)}.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -71,10 +72,7 @@ def refuse_unsafe_environment(
         ),
     ] = False,
 ) -> None:
-    """studio: AI media for real-estate listings, on Dagster.
-
-    `studio rooms` and `studio styles` list the room types and enhancement styles.
-    """
+    """studio: AI media for real-estate listings, on Dagster."""
     try:
         refuse_unsigned(
             os.environ.get("STUDIO_WEBHOOK_URL", ""), os.environ.get("STUDIO_WEBHOOK_SECRET", "")
@@ -153,7 +151,12 @@ def submit(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Validate a spec, write its rows and queue it for the sensor (room types: `studio rooms`)."""
+    """Validate a spec, write its rows and queue it for the sensor.
+
+    The spec is a video project (`clips`), one enhancement (`image`) or one inpainting
+    (`image` + `mask`); relative paths in it are read from the spec file's folder. Room types:
+    `studio rooms`.
+    """
     with Wiring.guard() as wiring:
         try:
             data = json.loads(spec_path.read_text())

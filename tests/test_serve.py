@@ -16,14 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from studio_assets.cli import serving
 from studio_assets.samples import room_photo
 from tests.dagster_processes import free_port, stop_group, wait_for_webserver
 
 BIN = Path(sys.executable).parent
 STUDIO = str(BIN / "studio")
 STOP_WITHIN_S = 20.0
-
-pytestmark = pytest.mark.slow
 
 
 def fresh_shell_env(home: Path) -> dict[str, str]:
@@ -121,6 +120,20 @@ def stop_and_time(proc: subprocess.Popen, whole_group: bool) -> tuple[float, lis
     return time.monotonic() - started, group_members(proc.pid)
 
 
+def test_serve_runs_the_dagster_programs_next_to_its_interpreter() -> None:
+    root = Path(__file__).resolve().parent.parent
+    webserver, daemon = serving.serve_commands(root, "127.0.0.1", 3000)
+    assert webserver[0] == str(BIN / "dagster-webserver") and daemon[0] == str(
+        BIN / "dagster-daemon"
+    )
+    assert webserver[1:] == ["-w", str(root / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000"]
+    assert daemon[1:] == ["run", "-w", str(root / "workspace.yaml")]
+    env = serving.serve_environment(Path("/d"), Path("/s"))
+    assert env["PATH"].split(os.pathsep)[0] == str(BIN)
+    assert (env["DAGSTER_HOME"], env["STUDIO_HOME"]) == ("/d", "/s")
+
+
+@pytest.mark.slow
 def test_studio_serve_shows_earlier_cli_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -164,6 +177,7 @@ def test_studio_serve_shows_earlier_cli_runs_and_stops_on_sigterm(tmp_path: Path
         assert proc.wait(timeout=5) == 0
 
 
+@pytest.mark.slow
 def test_sigterm_to_studio_serve_alone_stops_what_it_started(tmp_path: Path) -> None:
     """As `kill $PID` from a script would: only studio's own process gets the signal."""
     env = fresh_shell_env(tmp_path / "home")

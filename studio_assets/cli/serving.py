@@ -78,7 +78,11 @@ def supervise(
         for command in commands:
             if not stopping:
                 children.append(subprocess.Popen(list(command), cwd=cwd, env=env))
+        last_reap = time.monotonic()
         while not stopping:
+            if time.monotonic() - last_reap > 5:
+                _reap_orphans({c.pid for c in children})  # run workers outliving a code server
+                last_reap = time.monotonic()
             ended = [
                 (c, cmd) for c, cmd in zip(children, commands, strict=False) if c.poll() is not None
             ]
@@ -127,21 +131,34 @@ def _wait_for(
         time.sleep(0.1)
 
 
-def descendants(root: int) -> list[int]:
-    """Every process below `root`, read from /proc (Linux); empty where there is no /proc."""
-    parents: dict[int, list[int]] = {}
+def _process_tree() -> dict[int, list[int]]:
+    """{parent pid: child pids} from /proc (Linux); empty where there is no /proc."""
+    tree: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], list(parents.get(root, []))
+        tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return tree
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root`."""
+    tree = _process_tree()
+    found, queue = [], list(tree.get(root, []))
     while queue:
         pid = queue.pop()
         found.append(pid)
-        queue.extend(parents.get(pid, []))
+        queue.extend(tree.get(pid, []))
     return found
+
+
+def _reap_orphans(own: set[int]) -> None:
+    """Reap adopted orphans that ended (never our own children: Popen waits for those)."""
+    for pid in _process_tree().get(os.getpid(), []):
+        if pid not in own and not _alive(pid):
+            _reap(pid)
 
 
 def _alive(pid: int) -> bool:

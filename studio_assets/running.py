@@ -16,8 +16,9 @@ from studio_assets.jobs import JOB_BY_KIND, run_tags
 from studio_assets.partitions import PARTITIONS_BY_KIND
 from studio_assets.run_owner import owner_tag
 
-# The CLI draws its own progress bar; Dagster's event log still records everything (Dagit).
-QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The CLI draws its own progress bar and prints the row's error; a step's failure with its
+# traceback stays in Dagster's event log (Dagit), not on the user's terminal.
+QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 # A run in this process has no origin the daemon could re-launch it from: it is never retried
 # by run_retries (which would otherwise tag it `will_retry` and leave the row to nobody).
 IN_PROCESS_TAGS = {"studio/launched_by": "cli", "dagster/max_retries": "0"}

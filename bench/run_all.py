@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SUITE = ("compile_bench.py", "overhead_bench.py", "engine_bench.py", "latency_bench.py")
+SUITE = (
+    "compile_bench.py",
+    "overhead_bench.py",
+    "engine_bench.py",
+    "latency_bench.py",
+    "photo_bench.py",
+)
 
 
 def main() -> int:

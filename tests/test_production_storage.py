@@ -47,7 +47,9 @@ def test_enhance_and_inpaint_on_postgres_and_s3(s3_studio: Studio) -> None:
     with Image.open(out) as img, Image.open(photo) as src:
         assert img.size == src.size
         inside = np.asarray(Image.open(mask)) > 127
-        assert np.array_equal(np.asarray(img)[~inside], np.asarray(src.convert("RGB"))[~inside])
+        after, before = (np.asarray(i.convert("RGB"), dtype=np.int16) for i in (img, src))
+        # outside the mask: as it was, to the precision of a high-quality JPEG
+        assert np.abs(after - before)[~inside].mean() < 1
 
 
 def test_a_private_url_and_an_unsafe_key_write_nothing_to_s3(

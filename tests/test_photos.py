@@ -232,9 +232,12 @@ def test_palette_and_alpha_pngs_are_flattened_over_white(tmp_path: Path) -> None
     grey_alpha = Image.new("LA", (120, 120), (0, 0))
     ImageDraw.Draw(grey_alpha).rectangle([30, 30, 90, 90], fill=(60, 255))
     grey_alpha.save(tmp_path / "grey-alpha.png")
+    keyed = Image.new("RGB", (120, 120), (0, 0, 0))
+    ImageDraw.Draw(keyed).rectangle([30, 30, 90, 90], fill=(40, 60, 190))
+    keyed.save(tmp_path / "colour-key.png", transparency=(0, 0, 0))  # black is transparent
 
     for name, inside in [("palette", (200, 30, 30)), ("alpha", (30, 160, 60)),
-                         ("grey-alpha", (60, 60, 60))]:  # fmt: skip
+                         ("grey-alpha", (60, 60, 60)), ("colour-key", (40, 60, 190))]:  # fmt: skip
         rgb = pixels(normalise_photo(tmp_path / f"{name}.png", tmp_path / f"{name}.jpg"))
         assert near(rgb[5, 5], (255, 255, 255), 6), name  # transparent: white, not black
         assert near(rgb[60, 60], inside, 12), name

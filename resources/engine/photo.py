@@ -48,7 +48,7 @@ def to_srgb(img: Image.Image) -> Image.Image:
     if upright.mode in _HIGH_BIT_MODES:
         # Pillow's own I;16 → L conversion clips at 255 (a white picture): scale the range.
         upright = upright.convert("I").point(lambda v: v / 257, "L")
-    if upright.mode == "P":
+    if upright.mode == "P" or "transparency" in upright.info:  # a palette, a colour key
         upright = upright.convert("RGBA" if "transparency" in upright.info else "RGB")
     if upright.mode in ("1", "F"):
         upright = upright.convert("L")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -257,3 +258,64 @@ def test_the_default_home_is_the_checkout_s_or_the_user_data_dir_never_the_cwd(
     monkeypatch.setattr(settings, "is_checkout", lambda: False)  # an installed wheel
     assert load_settings({}).home == platformdirs.user_data_path("studio", appauthor=False)
     assert load_settings({"STUDIO_HOME": "h"}).home == tmp_path / "h"
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], timeout_s: float = 300) -> str:
+    """Run a command with stdin/stdout/stderr on a pseudo-terminal; everything it drew."""
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        args, stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True
+    )
+    os.close(follower)
+    drawn = bytearray()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the follower side closed: the command ended
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(leader)
+    assert proc.returncode == 0, drawn.decode(errors="replace")[-2000:]
+    return drawn.decode(errors="replace")
+
+
+def test_studio_run_draws_each_stage_as_it_happens(tmp_path: Path) -> None:
+    rooms = ("exterior", "kitchen", "bedroom")
+    spec = {
+        "name": "Progress house",
+        "clips": [
+            {"image": str(room_photo(tmp_path / f"{r}.jpg", r, (640, 360))), "room_type": r}
+            for r in rooms
+        ],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    home = tmp_path / "home"
+    submitted = studio(home, "submit", str(tmp_path / "spec.json"), "--draft", "--json")
+    project_id = last_json(submitted.stdout)["id"]
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAL_KEY")}
+    env |= {"STUDIO_HOME": str(home), "COLUMNS": "120", "TERM": "xterm"}
+
+    screen = _on_a_terminal([STUDIO, "run", project_id], env)
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    bar = r"(queued|generating|compiling|completed)\s+\S+\s+(\d+)%\s+([^\r\n]*)"
+    frames = re.findall(bar, text)
+    percents = {int(p) for _, p, _ in frames}
+    stages = [s for s, _, _ in frames]
+    assert any(0 < p < 100 for p in percents), text[-2000:]
+    assert "generating" in stages and stages[-1] == "completed", stages
+    assert stages.index("generating") < stages.index("completed")
+    labels = {label.split(" 0:")[0].strip() for _, _, label in frames}
+    assert any(f"of {len(rooms)} clips" in label for label in labels), labels

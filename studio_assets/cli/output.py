@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -33,14 +34,25 @@ def emit(data: dict[str, Any], as_json: bool) -> None:
     console.print_json(json.dumps(data, default=str))
 
 
+def _terminal() -> Console:
+    """A console on a copy of stderr's descriptor: while a step runs in this process, Dagster
+    captures fds 1 and 2 into its compute logs, and a bar drawn there would not be seen."""
+    try:
+        copy = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    except (OSError, ValueError):  # no real descriptor (a test's captured stream)
+        return err_console
+    return Console(file=copy, stderr=True)
+
+
 def progress_bar(enabled: bool) -> Progress:
+    """The live bar of `studio run`/`demo`/`--wait`, drawn on the terminal the user sees."""
     return Progress(
         TextColumn("[bold]{task.fields[status]:<10}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=_terminal() if enabled else err_console,
         disable=not enabled,
         transient=False,
     )

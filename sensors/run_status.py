@@ -7,6 +7,9 @@ or `canceled` gets its webhook here unless the asset already claimed it.
 """
 
 import dagster as dg
+from dagster._core.events import RunFailureReason
+from dagster._core.execution.retries import auto_reexecution_should_retry_run
+from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
 
 from resources.database import AppDatabase
 from resources.repository import rows
@@ -34,6 +37,24 @@ def _belongs_to(row: object, run: dg.DagsterRun) -> bool:
     return getattr(row, "run_id", None) == run.run_id or getattr(row, "status", None) == "queued"
 
 
+def _will_retry(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Whether `run_retries` launches the run again. Dagster tags the run `will_retry` just
+    after its failure is stored, so a sensor can see the failure first: then ask what the
+    retry daemon will decide (a row failed now would be revived by the retry, after its
+    `failed` webhook went out)."""
+    fresh = instance.get_run_by_id(run.run_id) or run
+    if (tag := fresh.tags.get(WILL_RETRY_TAG)) is not None:
+        return tag == "true"
+    if not instance.run_retries_enabled:
+        return False
+    reason = fresh.tags.get(RUN_FAILURE_REASON_TAG)
+    return bool(
+        auto_reexecution_should_retry_run(
+            instance, fresh, RunFailureReason(reason) if reason else None
+        )
+    )
+
+
 def _failure_message(context: dg.RunFailureSensorContext) -> str:
     for event in context.get_step_failure_events():
         error = event.step_failure_data.error
@@ -53,7 +74,7 @@ def run_failed_sensor(
     """Marks the row `failed` with the run's error when the run failed for good."""
     run = context.dagster_run
     target = _row_of(run)
-    if target is None or run.tags.get("dagster/will_retry") == "true":
+    if target is None or _will_retry(context.instance, run):
         return
     kind, row_id = target
     model = rows.model_for(kind)

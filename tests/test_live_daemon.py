@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -170,16 +171,7 @@ def test_cancel_a_running_project_then_retry_buys_only_the_unfinished_clip(
     s3_bucket: str,
     tmp_path: Path,
 ) -> None:
-    cert = standin_files[0]
-    env = {
-        **live_env,
-        **standin_env(standin, cert, tmp_path / "fal-home"),
-        "STUDIO_PROVIDER": "fal",
-        "STUDIO_STORAGE_URL": f"s3://{s3_bucket}/live",
-        "STUDIO_S3_ENDPOINT_URL": s3_server,
-        **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "NO_PROXY")},
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = _production(live_env, standin, standin_files[0], s3_server, s3_bucket, tmp_path)
     standin.script.hold = HELD  # the kitchen clip keeps generating until we say
     daemon = [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"]
     with (
@@ -215,6 +207,116 @@ def test_cancel_a_running_project_then_retry_buys_only_the_unfinished_clip(
     # The key reached fal, and nothing else: not the daemon's, webserver's or runs' logs.
     leaked = [f for f in tmp_path.rglob("*") if f.is_file() and FAL_KEY.encode() in f.read_bytes()]
     assert leaked == []
+
+
+def _production(
+    live_env: dict[str, str],
+    standin: FalStandin,
+    cert: Path,
+    s3_server: str,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> dict[str, str]:
+    """The live environment with fal (the stand-in) and S3 (the local server)."""
+    return {
+        **live_env,
+        **standin_env(standin, cert, tmp_path / "fal-home"),
+        "STUDIO_PROVIDER": "fal",
+        "STUDIO_STORAGE_URL": f"s3://{s3_bucket}/live",
+        "STUDIO_S3_ENDPOINT_URL": s3_server,
+        **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "NO_PROXY")},
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victims", [{"run worker"}, {"run worker", "code server"}])
+def test_a_run_whose_worker_dies_is_retried_and_buys_nothing_twice(
+    victims: set[str],
+    live_env: dict[str, str],
+    standin: FalStandin,
+    standin_files: tuple[Path, Path, Media],
+    s3_server: str,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> None:
+    env = _production(live_env, standin, standin_files[0], s3_server, s3_bucket, tmp_path)
+    standin.script.hold = HELD
+    daemon = [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"]
+    with dagster_process(daemon, env, tmp_path / "daemon.log") as daemon_proc:
+        project = studio(env, "submit", str(spec(tmp_path / "p", "Crashed house", HELD)))
+        wait_until(
+            lambda: _generating(env, project["id"], standin), 240, "the kitchen clip in flight"
+        )
+        first_run = studio(env, "status", project["id"])["run_id"]
+
+        killed = _kill(daemon_proc.pid, victims)
+        killed_at = time.time()
+
+        assert set(killed.values()) == victims, killed
+        dead = wait_until(lambda: _run_finished(env, first_run), 300, "the dead run to end")
+        with _instance(env) as instance:
+            ended = instance.get_run_record_by_id(first_run)
+            retry = wait_until(lambda: _retry_of(instance, first_run), 120, "its retry run")
+        assert dead.status == dg.DagsterRunStatus.FAILURE
+        assert ended is not None and ended.end_time is not None
+        assert ended.end_time - killed_at < 300  # not max_runtime: minutes
+        standin.script.hold = None  # the kitchen clip finishes while the retry waits for it
+        done = wait_until(lambda: _finished(env, project["id"]), 300, "the retried project")
+
+        with _instance(env) as instance:
+            steps = [
+                (e.step_key, e.dagster_event_type)
+                for e in instance.all_logs(retry.run_id)
+                if e.is_dagster_event and e.step_key
+            ]
+    assert done["status"] == "completed", (done, steps, _logs(tmp_path))
+    assert done["run_id"] == retry.run_id
+    assert len(standin.jobs) == 2  # exterior and kitchen, each bought once
+    assert done["cost"]["actual_cents"] == done["cost"]["estimated_cents"]
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every process below `pid`: {pid: command line}."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        parents[child], commands[child] = int(fields[1]), cmdline
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                found[child] = commands[child]
+                frontier.append(child)
+    return found
+
+
+def _kill(daemon_pid: int, victims: set[str]) -> dict[int, str]:
+    """SIGKILL the daemon's run worker (the process its code server spawned for the run) and,
+    if asked, the code server too, both at once: {pid: role}."""
+    roles = {}
+    for pid, command in _descendants(daemon_pid).items():
+        if "spawn_main" in command:
+            roles[pid] = "run worker"
+        elif " api grpc" in command:
+            roles[pid] = "code server"
+    killed = {pid: role for pid, role in roles.items() if role in victims}
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    return killed
+
+
+def _retry_of(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun | None:
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run_id}))
+    return runs[0] if runs else None
 
 
 def _generating(env: dict[str, str], project_id: str, standin: FalStandin) -> bool:

@@ -8,10 +8,13 @@ and re-uploaded.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
+from PIL import Image
 
 from resources.database import AppDatabase
 from resources.models import ImageGeneration
@@ -101,3 +104,31 @@ def test_a_project_on_fal_s3_and_postgres_is_bought_once(
     assert run(studio, project_id).success  # an operator re-materializes it
     assert len(standin.jobs) == 4  # nothing bought again
     assert FAL_KEY not in caplog.text
+
+
+def test_fal_reads_the_upright_photo_and_a_mask_of_its_size(
+    production: Studio, standin: FalStandin
+) -> None:
+    studio = production
+    upright = Image.open(room_photo(studio.tmp / "up.jpg", "bedroom", (480, 270), dull=False))
+    phone = studio.tmp / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side, shown upright
+    upright.transpose(Image.Transpose.ROTATE_90).save(phone, "JPEG", quality=95, exif=exif)
+    mask = studio.tmp / "mask.png"
+    Image.new("L", (240, 135), 0).save(mask)  # half size, drawn on the upright picture
+    edited = submission.submit_inpaint(
+        studio.db, studio.storage, InpaintSpec(image=str(phone), mask=str(mask), mode="remove")
+    )
+
+    assert studio.materialize([inpainted_image], "image_edits", edited).success
+
+    (job,) = [j for j in standin.jobs if j.model == QWEN_INPAINT]
+    image_url, mask_url = job.input["image_url"], job.input["mask_url"]
+    assert "/images/" in image_url and "/uploads/" not in image_url  # the normalised copy
+    with (
+        Image.open(io.BytesIO(httpx.get(image_url, timeout=10).content)) as seen,
+        Image.open(io.BytesIO(httpx.get(mask_url, timeout=10).content)) as seen_mask,
+    ):
+        assert seen.size == seen_mask.size == (480, 270)  # upright, and the mask matches it
+        assert seen.getexif().get(0x0112, 1) == 1  # nothing left for fal to rotate again

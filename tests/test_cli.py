@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -319,3 +320,38 @@ def test_studio_run_draws_each_stage_as_it_happens(tmp_path: Path) -> None:
     assert stages.index("generating") < stages.index("completed")
     labels = {label.split(" 0:")[0].strip() for _, _, label in frames}
     assert any(f"of {len(rooms)} clips" in label for label in labels), labels
+
+
+def test_watch_explains_a_draft_and_a_queue_nobody_takes_from(tmp_path: Path) -> None:
+    photo = room_photo(tmp_path / "kitchen.jpg", "kitchen", (640, 360))
+    (tmp_path / "spec.json").write_text(
+        json.dumps({"name": "Idle house", "clips": [{"image": str(photo), "room_type": "kitchen"}]})
+    )
+    home = tmp_path / "home"
+    spec = str(tmp_path / "spec.json")
+    draft = last_json(studio(home, "submit", spec, "--draft", "--json").stdout)
+
+    watched = studio(home, "status", draft["id"], "--watch", "--json")  # returns, not forever
+
+    assert watched.returncode == 0 and last_json(watched.stdout)["status"] == "draft"
+    assert "is a draft" in watched.stderr and f"studio run {draft['id']}" in watched.stderr
+
+    queued = last_json(studio(home, "submit", spec, "--json").stdout)
+    db = AppDatabase(url=f"sqlite:///{home / 'studio.db'}")
+    with db.session() as session:  # as if it had waited two minutes with no daemon
+        row = rows.get(session, VideoProject, queued["id"])
+        row.queued_at = row.queued_at - dt.timedelta(minutes=2)
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAL_KEY")}
+    follow = subprocess.Popen(
+        [STUDIO, "status", queued["id"], "--watch"],
+        env={**env, "STUDIO_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        said = follow.stderr.readline() if follow.stderr else ""
+    finally:
+        follow.kill()
+        follow.wait()
+    assert "queued for 1" in said and "is the Dagster daemon running?" in said, said

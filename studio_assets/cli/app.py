@@ -26,6 +26,7 @@ from studio_assets.cli.output import (
     poller,
     progress_bar,
 )
+from studio_assets.cli.watching import draft_note, queue_note
 from studio_assets.cli.wiring import Wiring
 from studio_assets.demo import demo_spec
 from studio_assets.instance import ensure_dagster_home
@@ -243,11 +244,18 @@ def status(
     """Print the status JSON; --watch draws a live progress bar until a terminal status."""
     with Wiring.guard(existing=True) as wiring:
         current = wiring.status(row_id)
-        if watch:
+        if watch and (note := draft_note(current)):
+            err_console.print(f"[yellow]{note}[/]", highlight=False)
+        elif watch:
             with progress_bar(True) as progress:
                 poll = poller(progress, lambda: wiring.status(row_id))
+                said = None
                 while current["status"] not in TERMINAL:
                     poll()
+                    note = queue_note(wiring.db, wiring.instance, current)
+                    if note and note.split(";")[1] != said:  # once per change of diagnosis
+                        progress.console.print(f"[yellow]{note}[/]", highlight=False)
+                        said = note.split(";")[1]
                     time.sleep(1.0)
                     current = wiring.status(row_id)
                 poll()

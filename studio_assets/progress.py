@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
 from resources.database import AppDatabase, is_outage
+from resources.models import VideoProject
 from resources.repository import rows
 from studio_assets.stopping import StopSignal
+
+NAME_TAG = "studio/name"
+NAME_MAX = 120
 
 # The old product's image stages.
 IMAGE_STAGES = {
@@ -31,6 +37,22 @@ class Tracker:
     row_id: str
     stop: StopSignal = field(init=False)
     """Asked by the row's generations: the run is being terminated or the row was canceled."""
+
+    _named: bool = field(default=False, init=False)
+
+    def _name(self) -> str | None:
+        """The listing's name (a project), or what the photo is (an image), for people."""
+        try:
+            with self.db.session() as session:
+                row = rows.get(session, rows.model_for(self.kind), self.row_id)
+                if isinstance(row, VideoProject):
+                    return str(row.name)[:NAME_MAX]
+                photo = PurePosixPath(urlsplit(row.original_image_url).path).name
+                return f"{row.room_type or 'photo'} {row.kind} of {photo}"[:NAME_MAX]
+        except SQLAlchemyError as exc:
+            if not is_outage(exc):
+                raise
+            return None
 
     def __post_init__(self) -> None:
         self.stop = StopSignal(
@@ -62,6 +84,11 @@ class Tracker:
     def publish(self, step: str, percent: int, label: str, cost_cents: int | None = None) -> None:
         """Show progress the row already records: the run's tags and one log line."""
         tags = {"studio/step": step, "studio/progress": str(percent)}
+        if not self._named:  # once per step: which listing this is, in Dagit
+            self._named = True
+            if name := self._name():
+                tags[NAME_TAG] = name
+                self.context.add_asset_metadata({"name": name})
         if cost_cents is not None:
             tags["studio/cost_cents"] = str(cost_cents)
         self.context.instance.add_run_tags(self.context.run.run_id, tags)

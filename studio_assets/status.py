@@ -8,6 +8,7 @@ from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
+from studio_assets.photos import photo_warnings
 
 
 def _link(storage: StorageResource, uri: str | None) -> str | None:
@@ -32,6 +33,7 @@ def image_status(db: AppDatabase, storage: StorageResource, image_id: str) -> di
             "step": row.step,
             "label": row.label,
             "run_id": row.run_id,
+            "warnings": [],
             "result_image_url": result,
             "cost_cents": row.cost_cents,
             "version": row.version,
@@ -64,6 +66,7 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
             "step": row.step,
             "label": row.label,
             "run_id": row.run_id,
+            "warnings": photo_warnings(storage, row),
         }
 
 

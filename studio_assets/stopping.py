@@ -108,7 +108,8 @@ class StopSignal(StopFlag):
         cannot say right now: a DB blip must not stop paid work)."""
         try:
             with self._db.session() as session:
-                if rows.get(session, self._model, self._row_id).status == "canceled":
+                if rows.get(session, self._model, self._row_id).status == rows.RowStatus.CANCELED:
+                    self._run_canceling()
                     return "canceled by an operator"
         except SQLAlchemyError as exc:
             if not is_outage(exc):
@@ -118,3 +119,10 @@ class StopSignal(StopFlag):
         if run is not None and run.status in TERMINATING:
             return "the run is being terminated"
         return None
+
+    def _run_canceling(self) -> None:
+        """The row was canceled (by `studio cancel` or by the app writing the row): the run is
+        stopping for that reason, so it ends CANCELED in Dagit, not FAILURE."""
+        run = self._instance.get_run_by_id(self._run_id)
+        if run is not None and not run.is_finished and run.status not in TERMINATING:
+            self._instance.report_run_canceling(run, message="its row was canceled")

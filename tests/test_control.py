@@ -83,9 +83,28 @@ def test_cancel_during_a_generation_stops_the_run_without_buying_more(
     assert log.submits == ["clip 1 (exterior)"]  # nothing retried, nothing more bought
     assert in_flight in log.cancels
     assert project(studio, project_id).status == "canceled"
+    # Dagit says so too: the run ended CANCELED, not FAILURE
+    assert studio.instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.CANCELED
     with studio.db.session() as session:
         first = ledger.read(session, ledger.CLIP, clips(studio, project_id)[0].id)
     assert first.status == "failed"  # its request is gone: a retry submits it anew
+
+
+def test_a_row_canceled_by_the_app_ends_its_run_canceled(sqlite_studio: Studio) -> None:
+    """The app cancels by writing the row (no CLI): the run stops buying and ends CANCELED."""
+    studio = sqlite_studio
+    project_id = make_project(studio, ("exterior", "kitchen"), seamless=(), music=False)
+    provider = fake(latency_s=120.0, max_concurrency=1)
+    log = journal(provider.journal_name)
+    with generating(studio, project_id, provider) as running:
+        with studio.db.session() as session:
+            rows.cancel(session, VideoProject, project_id)
+
+        result = running.result(timeout=30)
+    assert not result.success
+    assert log.submits == ["clip 1 (exterior)"] and log.cancels == log.waits
+    assert studio.instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.CANCELED
+    assert project(studio, project_id).status == "canceled"
 
 
 def test_a_run_terminated_from_dagit_stops_buying_too(sqlite_studio: Studio) -> None:

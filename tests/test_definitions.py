@@ -45,6 +45,15 @@ def test_the_provider_switches_to_fal_with_a_key(tmp_path: Path) -> None:
     fal = build_defs(load_settings({"STUDIO_HOME": str(tmp_path), "FAL_KEY": "k"}))
     assert type(local.resources["provider"]).__name__ == "LocalProvider"
     assert type(fal.resources["provider"]).__name__ == "FalProvider"
+    # Dagit's kinds say which provider runs the paid steps
+    kinds = {
+        name: {s.key.to_user_string(): s.kinds for s in defs.resolve_all_asset_specs()}
+        for name, defs in (("local", local), ("fal", fal))
+    }
+    assert kinds["local"]["video_clips"] == {"local", "video"}
+    assert kinds["fal"]["video_clips"] == {"fal", "video"}
+    assert kinds["local"]["enhanced_image"] == {"local", "image"}
+    assert kinds["local"]["final_video"] == kinds["fal"]["final_video"] == {"ffmpeg", "video"}
 
 
 def test_instance_config_limits_video_runs_and_retries_crashed_runs(tmp_path: Path) -> None:

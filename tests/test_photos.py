@@ -27,6 +27,7 @@ from studio_assets.framing import fit_to_frame
 from studio_assets.photos import photo_warnings
 from studio_assets.project_spec import ProjectSpec
 from studio_assets.samples import room_photo
+from studio_assets.status import status_of
 from studio_assets.validation import MAX_IMAGE_BYTES, EnhanceSpec, InpaintSpec, parse_spec
 from tests.projects import project
 from tests.studio_fixtures import Studio
@@ -408,3 +409,4 @@ def test_a_portrait_clip_keeps_the_room_and_a_tiny_photo_is_flagged(
     flagged = warnings["photo_warnings"].value
     assert len(flagged) == 1 and "clip 2" in flagged[0] and "320×240" in flagged[0]
     assert photo_warnings(studio.storage, project(studio, project_id)) == flagged
+    assert status_of(studio.db, studio.storage, project_id)["warnings"] == flagged

@@ -39,6 +39,11 @@ def test_offline_engine_makes_a_playable_video_with_music_and_a_transition(sqlit
     assert checks and all(c.passed for c in checks)
     run_tags = sqlite_studio.instance.get_run_by_id(result.run_id).tags
     assert run_tags["studio/progress"] == "100" and run_tags["studio/step"] == "completed"
+    # Dagit tells one listing from another: the run and each materialization carry its name
+    assert run_tags["studio/name"] == done.name
+    for asset in ("video_clips", "transition_clips", "final_video"):
+        metadata = result.asset_materializations_for_node(asset)[0].metadata
+        assert metadata["name"].value == done.name
 
 
 def test_a_fault_free_run_costs_exactly_the_estimate(studio: Studio):

@@ -22,6 +22,7 @@ from studio_assets.notifications import notify
 from studio_assets.partitions import video_projects
 from studio_assets.previews import inline_preview
 from studio_assets.video_plan import COMPILE_PROGRESS
+from studio_assets.wording import plural
 
 COMPILE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
@@ -66,7 +67,7 @@ def final_video(
         with tempfile.TemporaryDirectory(prefix="studio-compile-") as tmp:
             workdir = Path(tmp)
             plan = _plan(storage, app_db, row, project.clips, workdir)
-            tracker.report("compiling", 85, f"Joining {len(plan.segments)} segments…")
+            tracker.report("compiling", 85, f"Joining {plural(len(plan.segments), 'segment')}…")
             report = compile_video(plan, workdir / "out")
             checks = _checks(plan, report)
             _refuse_failed_checks(checks)

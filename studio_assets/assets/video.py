@@ -42,6 +42,7 @@ from studio_assets.video_plan import (
     runnable_transitions,
     span,
 )
+from studio_assets.wording import plural
 
 INFRA_RETRY = dg.RetryPolicy(
     max_retries=1, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
@@ -87,7 +88,7 @@ def video_clips(
         tracker.report(
             "generating",
             CLIP_PROGRESS[0],
-            f"Generating {total} clips…",
+            f"Generating {plural(total, 'clip')}…",
             completed_clip_count=_count_done(app_db, project_id),
         )
         with tempfile.TemporaryDirectory(prefix="studio-clips-") as tmp:
@@ -221,7 +222,7 @@ def _generate_clips(
         tracker.report(
             "generating",
             span(CLIP_PROGRESS, done, len(clips)),
-            f"Generated {done} of {len(clips)} clips",
+            f"Generated {done} of {plural(len(clips), 'clip')}",
             cost_cents=cost,
             completed_clip_count=done,
             actual_cost=cost,
@@ -266,7 +267,7 @@ def transition_clips(
         project = load_project(app_db, project_id)
         row, pairs = project.row, runnable_transitions(project.clips)
         tracker.report(
-            "generating", TRANSITION_PROGRESS[0], f"Generating {len(pairs)} transitions…"
+            "generating", TRANSITION_PROGRESS[0], f"Generating {plural(len(pairs), 'transition')}…"
         )
         buy = _buyer(context, config, app_db, storage, provider, row, tracker)
         with tempfile.TemporaryDirectory(prefix="studio-transitions-") as tmp:
@@ -313,7 +314,7 @@ def transition_clips(
                 tracker.report(
                     "generating",
                     span(TRANSITION_PROGRESS, finished[0], len(pairs)),
-                    f"Generated {finished[0]} of {len(pairs)} transitions",
+                    f"Generated {finished[0]} of {plural(len(pairs), 'transition')}",
                     cost_cents=cost,
                     actual_cost=cost,
                 )

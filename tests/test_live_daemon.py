@@ -27,6 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from studio_assets.cli.serving import descendants
 from studio_assets.samples import room_photo
 from tests.dagster_processes import dagster_process, running_webserver
 from tests.fal_standin import FAL_KEY, FalStandin, Media, standin_env
@@ -276,34 +277,15 @@ def test_a_run_whose_worker_dies_is_retried_and_buys_nothing_twice(
     assert done["cost"]["actual_cents"] == done["cost"]["estimated_cents"]
 
 
-def _descendants(pid: int) -> dict[int, str]:
-    """Every process below `pid`: {pid: command line}."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        child = int(stat.parent.name)
-        parents[child], commands[child] = int(fields[1]), cmdline
-    found: dict[int, str] = {}
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, its_parent in parents.items():
-            if its_parent == parent and child not in found:
-                found[child] = commands[child]
-                frontier.append(child)
-    return found
-
-
 def _kill(daemon_pid: int, victims: set[str]) -> dict[int, str]:
     """SIGKILL the daemon's run worker (the process its code server spawned for the run) and,
     if asked, the code server too, both at once: {pid: role}."""
     roles = {}
-    for pid, command in _descendants(daemon_pid).items():
+    for pid in descendants(daemon_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # ended meanwhile
+            continue
         if "spawn_main" in command:
             roles[pid] = "run worker"
         elif " api grpc" in command:

@@ -17,9 +17,9 @@ import av
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from resources.compile_plan import plan_compile  # noqa: E402
 from resources.compiler import CompileReport, compile_video  # noqa: E402
 from resources.ffmpeg import FFmpegError, probe, run_ffmpeg  # noqa: E402
-from studio_assets.compile_plan import plan_compile  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 CLIP_S = 5

@@ -30,8 +30,8 @@ import dagster as dg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from studio_assets.app.samples import room_photo  # noqa: E402
 from studio_assets.cli.wiring import Wiring  # noqa: E402
-from studio_assets.samples import room_photo  # noqa: E402
 from tests.dagster_processes import dagster_process, running_webserver  # noqa: E402
 
 SAMPLES = 5

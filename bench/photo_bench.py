@@ -30,7 +30,7 @@ from engine_bench import _room_photo  # noqa: E402
 
 from resources.engine.image import inpaint, inpainted  # noqa: E402
 from resources.engine.photo import open_photo  # noqa: E402
-from studio_assets.validation import MAX_IMAGE_BYTES  # noqa: E402
+from studio_assets.domain.validation import MAX_IMAGE_BYTES  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 RUNS = 3

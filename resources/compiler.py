@@ -19,15 +19,15 @@ from typing import Any
 
 import ffmpeg
 
-from resources.errors import InputRejected
-from resources.ffmpeg import FFmpegError, probe, run_ffmpeg
-from studio_assets.compile_plan import (
+from resources.compile_plan import (
     AUDIO_CHANNELS,
     AUDIO_RATE,
     MUSIC_FADE_S,
     CompilePlan,
     Segment,
 )
+from resources.errors import InputRejected
+from resources.ffmpeg import FFmpegError, probe, run_ffmpeg
 
 MAX_WORKERS = 3
 # One time scale for every segment: the concat demuxer copies timestamps without rescaling

@@ -9,7 +9,7 @@ gone) on two looks `CONFIRM_S` apart, with nothing in its event log for `QUIET_S
 failed — so `run_retries` retries it and the run-failure sensor ends the row if it does not.
 
 A run executed inside a `studio run` process on this host is failed as soon as that process is
-gone (`studio_assets.run_owner`): a pid that no longer exists needs no second look.
+gone (`studio_assets.runtime.run_owner`): a pid that no longer exists needs no second look.
 
 The thresholds only guard against a code server that is briefly unreachable: a STARTED run's
 worker has already reported in, and a code server being replaced (a reload) keeps serving the
@@ -29,7 +29,7 @@ from dagster._grpc.client import DagsterGrpcClient
 from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
 from dagster._serdes import deserialize_value
 
-from studio_assets.run_owner import owner_gone
+from studio_assets.runtime.run_owner import owner_gone
 
 GRACE_S = 60.0  # a younger run may still be starting its worker
 CONFIRM_S = 30.0  # seen gone twice, at least this far apart

@@ -15,7 +15,7 @@ from resources.database import AppDatabase
 from resources.repository import rows
 from resources.webhooks import WebhookResource
 from studio_assets.jobs import image_job, inpaint_job, video_job
-from studio_assets.notifications import notify
+from studio_assets.runtime.notifications import notify
 
 KIND_BY_JOB = {"image_job": "image", "inpaint_job": "image", "video_job": "video"}
 

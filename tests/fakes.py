@@ -25,7 +25,7 @@ from resources.provider.base import (
     ProviderResource,
     StopCheck,
 )
-from studio_assets.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT, price_cents
+from resources.provider.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT, price_cents
 
 MODELS = {
     Kind.IMAGE_EDIT: NANO_BANANA_EDIT,

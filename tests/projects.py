@@ -9,12 +9,12 @@ import dagster as dg
 
 from resources.models import VideoClip, VideoProject
 from resources.repository import rows
-from studio_assets import submission
+from studio_assets.app import submission
+from studio_assets.app.samples import music_bed, room_photo
 from studio_assets.assets.final_video import final_video
 from studio_assets.assets.video import transition_clips, video_clips
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.samples import music_bed, room_photo
-from studio_assets.validation import parse_spec
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import parse_spec
 from tests.studio_fixtures import Studio
 
 VIDEO_ASSETS = [video_clips, transition_clips, final_video]

@@ -19,17 +19,16 @@ from typer.testing import CliRunner
 
 from resources.database import AppDatabase
 from resources.models import VideoProject
+from resources.provider.pricing import KLING_I2V
 from resources.repository import rows
 from studio_assets import settings
+from studio_assets.app.samples import music_bed, room_photo
 from studio_assets.cli import app as cli
-from studio_assets.pricing import KLING_I2V
-from studio_assets.project_spec import spec_with_paths_from
-from studio_assets.prompts import STYLES
-from studio_assets.rooms import ROOM_TYPES
-from studio_assets.samples import music_bed, room_photo
+from studio_assets.domain.project_spec import spec_with_paths_from
+from studio_assets.domain.rooms import ROOM_TYPES, STYLES
+from studio_assets.domain.video_plan import estimate
+from studio_assets.domain.wording import plural
 from studio_assets.settings import load_settings
-from studio_assets.video_plan import estimate
-from studio_assets.wording import plural
 
 STUDIO = str(Path(sys.executable).parent / "studio")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from resources.compile_plan import FPS, FRAMES, plan_compile
 from resources.errors import InputRejected
 from resources.ffmpeg import MediaInfo
-from studio_assets.compile_plan import FPS, FRAMES, plan_compile
 
 MATCHING = MediaInfo(
     duration_s=5.0,

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from resources.compile_plan import plan_compile
 from resources.compiler import CompileReport, compile_video
 from resources.errors import InputRejected
 from resources.ffmpeg import probe, run_ffmpeg
-from studio_assets.compile_plan import plan_compile
 
 
 def make_clip(

@@ -17,7 +17,7 @@ from dagster._core.utils import make_new_run_id
 from resources.errors import StudioError
 from resources.models import VideoProject
 from resources.repository import ledger, rows
-from studio_assets import control
+from studio_assets.app import control
 from studio_assets.assets.video import video_clips
 from tests.fakes import FakeProvider, fake, journal
 from tests.projects import clips, make_project, project, run

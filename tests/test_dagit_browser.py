@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwright
 
+from studio_assets.app.samples import music_bed, room_photo
 from studio_assets.cli.wiring import Wiring
-from studio_assets.samples import music_bed, room_photo
 from tests.dagster_processes import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]

@@ -10,20 +10,25 @@ from PIL import Image
 
 from resources.errors import InputRejected
 from resources.models import ImageGeneration, VideoClip, VideoProject
-from studio_assets.motion import MOTION_PROMPTS, clip_prompt
-from studio_assets.pricing import KLING_I2V, NANO_BANANA_EDIT, price_cents
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.prompts import GUARDRAIL, STYLES, enhancement_prompt, inpaint_prompt
-from studio_assets.rooms import ROOM_TYPES
-from studio_assets.row_validation import image_spec_of, project_spec_of
-from studio_assets.validation import EnhanceSpec, InpaintSpec, inspect_image, parse_spec
-from studio_assets.video_plan import (
+from resources.provider.pricing import KLING_I2V, NANO_BANANA_EDIT, price_cents
+from studio_assets.domain.motion import MOTION_PROMPTS, clip_prompt
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.rooms import (
+    GUARDRAIL,
+    ROOM_TYPES,
+    STYLES,
+    enhancement_prompt,
+    inpaint_prompt,
+)
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, inspect_image, parse_spec
+from studio_assets.domain.video_plan import (
     CLIP_PROGRESS,
     estimate,
     planned_transitions,
     runnable_transitions,
     span,
 )
+from studio_assets.runtime.row_validation import image_spec_of, project_spec_of
 
 
 @dataclass

@@ -19,13 +19,13 @@ from PIL import Image
 from resources.database import AppDatabase
 from resources.models import ImageGeneration
 from resources.provider.fal import FalProvider
+from resources.provider.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT
 from resources.repository import rows
 from resources.storage import S3Storage
-from studio_assets import status, submission
+from studio_assets.app import status, submission
+from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
-from studio_assets.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT
-from studio_assets.samples import object_and_mask, room_photo
-from studio_assets.validation import EnhanceSpec, InpaintSpec
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec
 from tests.fal_standin import FAL_KEY, FalStandin
 from tests.projects import make_project, project, run
 from tests.studio_fixtures import Studio

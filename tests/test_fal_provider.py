@@ -28,9 +28,10 @@ from resources.errors import (
     SubmitAmbiguous,
 )
 from resources.ffmpeg import probe
+from resources.provider import pricing
 from resources.provider.base import GenerationJob, GenerationResult, Kind, MediaInput
-from resources.provider.fal import FalProvider, GuardedSyncClient, RequestFailed, split_request_id
-from studio_assets import pricing
+from resources.provider.fal import FalProvider, RequestFailed
+from resources.provider.fal_http import GuardedSyncClient, split_request_id
 from tests.fal_standin import (
     DETAIL_422,
     FAL_KEY,

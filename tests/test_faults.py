@@ -38,9 +38,9 @@ from resources.models import VideoClip, VideoProject
 from resources.provider.fal import FalProvider
 from resources.repository import rows
 from resources.storage import LocalStorage, S3Storage
+from studio_assets.app.callbacks import callback_app
+from studio_assets.app.samples import room_photo
 from studio_assets.assets import video as video_assets
-from studio_assets.callbacks import callback_app
-from studio_assets.samples import room_photo
 from tests.fal_standin import FAL_KEY, FalStandin, Job
 from tests.outage_proxy import OutageProxy, outage_proxy
 from tests.projects import ROOMS, clips, make_project, project, run

@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 from resources.errors import StudioError
-from studio_assets import launching
+from studio_assets.app import launching
+from studio_assets.app.demo import demo_spec
 from studio_assets.cli.wiring import Wiring
-from studio_assets.demo import demo_spec
 from tests.dagster_processes import free_port
 
 # `studio_home` and `webserver` come from tests/dagster_processes.py (a conftest plugin).

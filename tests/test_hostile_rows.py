@@ -20,13 +20,13 @@ from resources.errors import InputRejected
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.repository import rows
 from resources.storage.local import path_of
-from studio_assets import submission
+from studio_assets.app import submission
+from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.definitions import build_provider
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.samples import object_and_mask, room_photo
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
 from studio_assets.settings import load_settings
-from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
 from tests.fakes import FakeProvider, journal
 from tests.fal_standin import FalStandin
 from tests.projects import ROOMS, clips, make_project, project, run

@@ -11,10 +11,10 @@ from PIL import Image
 from resources.errors import InputRejected
 from resources.models import ImageGeneration
 from resources.repository import rows
-from studio_assets import submission
+from studio_assets.app import submission
+from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
-from studio_assets.samples import object_and_mask, room_photo
-from studio_assets.validation import EnhanceSpec, InpaintSpec
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec
 from tests.studio_fixtures import Studio
 
 

@@ -27,8 +27,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from studio_assets.app.samples import room_photo
 from studio_assets.cli.serving import descendants
-from studio_assets.samples import room_photo
 from tests.dagster_processes import dagster_process, running_webserver
 from tests.fal_standin import FAL_KEY, FalStandin, Media, standin_env
 from tests.peers import PG_ADMIN_DSN, _drop_database

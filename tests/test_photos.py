@@ -20,15 +20,15 @@ from resources.models import ImageGeneration, VideoClip
 from resources.provider.base import GenerationJob
 from resources.provider.local import LocalProvider
 from resources.repository import rows
-from studio_assets import submission
+from studio_assets.app import submission
+from studio_assets.app.samples import room_photo
+from studio_assets.app.status import status_of
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.assets.video import video_clips
-from studio_assets.framing import fit_to_frame
-from studio_assets.photos import photo_warnings
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.samples import room_photo
-from studio_assets.status import status_of
-from studio_assets.validation import MAX_IMAGE_BYTES, EnhanceSpec, InpaintSpec, parse_spec
+from studio_assets.domain.framing import fit_to_frame
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import MAX_IMAGE_BYTES, EnhanceSpec, InpaintSpec, parse_spec
+from studio_assets.runtime.photos import photo_warnings
 from tests.projects import project
 from tests.studio_fixtures import Studio
 

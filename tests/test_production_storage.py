@@ -12,10 +12,10 @@ from PIL import Image
 from resources.ffmpeg import probe
 from resources.models import ImageGeneration
 from resources.repository import rows
-from studio_assets import status, submission
+from studio_assets.app import status, submission
+from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
-from studio_assets.samples import object_and_mask, room_photo
-from studio_assets.validation import EnhanceSpec, InpaintSpec
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec
 from tests.projects import make_project, run
 from tests.studio_fixtures import Studio
 

@@ -21,7 +21,7 @@ from studio_assets.assets.final_video import final_video
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.assets.video import transition_clips, video_clips
 from studio_assets.jobs import image_job, inpaint_job, max_runtime_seconds, video_job
-from studio_assets.run_owner import OWNER_TAG, owner_tag
+from studio_assets.runtime.run_owner import OWNER_TAG, owner_tag
 from tests.fakes import fake
 from tests.projects import make_project, project
 from tests.studio_fixtures import Studio
@@ -291,7 +291,10 @@ def test_a_started_run_whose_worker_and_code_server_died_is_failed_and_retried()
 
 def _owner_of_an_ended_process() -> str:
     """The owner tag a `studio run` process had, taken from a process that has now exited."""
-    code = "from studio_assets.run_owner import OWNER_TAG, owner_tag; print(owner_tag()[OWNER_TAG])"
+    code = (
+        "from studio_assets.runtime.run_owner import OWNER_TAG, owner_tag; "
+        "print(owner_tag()[OWNER_TAG])"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from studio_assets.app.samples import room_photo
 from studio_assets.cli import serving
-from studio_assets.samples import room_photo
 from tests.dagster_processes import free_port, stop_group, wait_for_webserver
 
 BIN = Path(sys.executable).parent

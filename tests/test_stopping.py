@@ -11,9 +11,9 @@ import pytest
 from resources.errors import Abandoned
 from resources.provider.base import GenerationJob, Kind, MediaInput
 from resources.repository import ledger
-from studio_assets.fanout import ItemRetry, fan_out
-from studio_assets.generation import Outcome, generate_once
-from studio_assets.stopping import StopFlag
+from studio_assets.runtime.fanout import ItemRetry, fan_out
+from studio_assets.runtime.generation import Outcome, generate_once
+from studio_assets.runtime.stopping import StopFlag
 from tests.fakes import FakeProvider, fake, journal
 from tests.projects import clips, make_project, run
 from tests.studio_fixtures import Studio

@@ -23,11 +23,11 @@ from resources.errors import InputRejected
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.repository import rows
 from resources.storage import LocalStorage, S3Storage, StorageResource
-from studio_assets import submission
+from studio_assets.app import submission
+from studio_assets.app.samples import music_bed, object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.samples import music_bed, object_and_mask, room_photo
-from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
 from tests.fakes import FakeProvider, journal
 from tests.projects import clips, make_project, project, run
 from tests.studio_fixtures import Studio

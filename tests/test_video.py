@@ -12,9 +12,9 @@ from resources.compiler import compile_video
 from resources.errors import InputRejected
 from resources.ffmpeg import probe, run_ffmpeg
 from resources.repository import ledger
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.samples import room_photo
-from studio_assets.validation import parse_spec
+from studio_assets.app.samples import room_photo
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import parse_spec
 from tests.fakes import FakeProvider, fake, journal
 from tests.projects import ROOMS, clips, make_project, project, run, video_of
 from tests.studio_fixtures import Studio

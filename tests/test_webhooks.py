@@ -27,13 +27,13 @@ from resources.models import ImageGeneration
 from resources.repository import rows
 from resources.webhooks import WebhookResource, refuse_unsigned, sign
 from sensors.run_status import run_failed_sensor
-from studio_assets import control, submission
+from studio_assets.app import control, submission
+from studio_assets.app.samples import room_photo
 from studio_assets.assets.images import enhanced_image
 from studio_assets.definitions import build_defs, build_webhooks
-from studio_assets.notifications import event_id, notify
-from studio_assets.samples import room_photo
+from studio_assets.domain.validation import EnhanceSpec
+from studio_assets.runtime.notifications import event_id, notify
 from studio_assets.settings import load_settings
-from studio_assets.validation import EnhanceSpec
 from tests.studio_fixtures import Studio
 from tests.test_cli import STUDIO
 

@@ -62,7 +62,8 @@ class GenerationResult:
 ProgressCallback = Callable[[str], None]
 StopCheck = Callable[[], bool]
 """Asked while waiting: true when the request must be canceled (an operator stopped the work);
-it raises `Abandoned` when the wait must end but the request go on (see studio_assets.stopping)."""
+it raises `Abandoned` when the wait must end but the request go on (see
+studio_assets.runtime.stopping)."""
 
 
 class ProviderResource(dg.ConfigurableResource, ABC):

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import dagster as dg
 import fal_client
-import httpx
-from fal_client.client import USER_AGENT, BackupDomainTransport, Completed, Queued
+from fal_client.client import Completed, Queued
 from pydantic import Field, PrivateAttr
 
 from resources.errors import (
@@ -37,7 +34,7 @@ from resources.errors import (
     SubmitAmbiguous,
 )
 from resources.fetch import fetch_to_file
-from resources.provider import fal_models
+from resources.provider import fal_models, pricing
 from resources.provider.base import (
     GenerationJob,
     GenerationResult,
@@ -47,16 +44,17 @@ from resources.provider.base import (
     ProviderResource,
     StopCheck,
 )
-from studio_assets import pricing
+from resources.provider.fal_http import (
+    CALL_FAILED,
+    FalUnanswered,
+    GuardedSyncClient,
+    join_request_id,
+    split_request_id,
+)
 
 log = dg.get_dagster_logger(__name__)
 
 MB = 1024 * 1024
-REQUEST_ID_SEPARATOR = "::"
-# A gateway that timed out (504) or broke (502) may have passed the POST on: the job may exist.
-SUBMIT_GATEWAY_SENT = {502: True, 503: False, 504: True}
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
-_SUBMIT_HEADER = "x-fal-request-timeout"  # fal-client sets it on submit(start_timeout=…) only
 # Inputs on fal's CDN only need to outlive the generation; photos should not linger there.
 UPLOAD_LIFECYCLE = fal_client.StorageSettings(expires_in="1d")
 _CLIENT_LOCK = threading.Lock()
@@ -68,80 +66,6 @@ class RequestFailed(ProviderError):
 
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message, retryable=retryable, request_gone=True)
-
-
-class FalUnanswered(Exception):
-    """A call to fal got no usable answer. Not an httpx error, so fal-client's retry loop lets
-    it through; `sent` is False only when fal surely did not take the request."""
-
-    def __init__(self, cause: str, *, sent: bool) -> None:
-        super().__init__(cause)
-        self.sent = sent
-
-
-_CALL_FAILED = (FalUnanswered, httpx.HTTPError, KeyError, ValueError)
-
-
-class _OwnRetriesTransport(httpx.BaseTransport):
-    """fal-client's transport, its failures raised past fal-client's retries, reads bounded."""
-
-    def __init__(self, inner: httpx.BaseTransport, read_timeout_s: float) -> None:
-        self._inner, self._cap = inner, read_timeout_s
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        submit = request.method == "POST" and _SUBMIT_HEADER in request.headers
-        if not submit:  # fal-client gives queue polls 120 s reads; our deadline needs less
-            timeouts = request.extensions.get("timeout", {})
-            request.extensions["timeout"] = {
-                k: min(v or self._cap, self._cap) for k, v in timeouts.items()
-            }
-        try:
-            response = self._inner.handle_request(request)
-            response.read()  # a body cut off mid-way is a transport failure too
-        except _NOT_SENT as exc:
-            raise FalUnanswered(type(exc).__name__, sent=False) from exc
-        except httpx.TransportError as exc:
-            raise FalUnanswered(type(exc).__name__, sent=True) from exc
-        if submit and response.status_code in SUBMIT_GATEWAY_SENT:
-            response.close()
-            raise FalUnanswered(
-                f"gateway HTTP {response.status_code}",
-                sent=SUBMIT_GATEWAY_SENT[response.status_code],
-            )
-        return response
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-@dataclass(frozen=True)
-class GuardedSyncClient(fal_client.SyncClient):
-    """fal-client's `SyncClient` whose HTTP client reports transport failures to us."""
-
-    request_timeout_s: float = 30.0
-
-    @cached_property
-    def _client(self) -> httpx.Client:
-        # fal-client 1.0.3's SyncClient._client, with our transport around its own.
-        return httpx.Client(
-            transport=_OwnRetriesTransport(BackupDomainTransport(), self.request_timeout_s),
-            headers={"Authorization": self._auth.header_value, "User-Agent": USER_AGENT},
-            timeout=self.default_timeout,
-            follow_redirects=True,
-        )
-
-
-def join_request_id(model: str, fal_request_id: str) -> str:
-    """Our request id for fal's `fal_request_id` on `model`."""
-    return f"{model}{REQUEST_ID_SEPARATOR}{fal_request_id}"
-
-
-def split_request_id(request_id: str) -> tuple[str, str]:
-    """(model, fal request id) from one of our request ids."""
-    model, sep, fal_id = request_id.rpartition(REQUEST_ID_SEPARATOR)
-    if not (sep and model and fal_id):
-        raise ProviderError(f"{request_id!r} is not a fal id ('model::id')", retryable=False)
-    return model, fal_id
 
 
 class FalProvider(ProviderResource):
@@ -210,7 +134,7 @@ class FalProvider(ProviderResource):
             raise _retry(f"fal did not take {what} ({exc}); it can be submitted again") from exc
         except fal_client.FalClientHTTPError as exc:
             raise self._http_error(exc, f"submitting {what} to {model}") from exc
-        except (*_CALL_FAILED, TypeError) as exc:
+        except (*CALL_FAILED, TypeError) as exc:
             # fal answered, but not with a request id we can read: the job may exist.
             raise self._ambiguous(what, model, f"an unreadable answer ({exc!r:.80})") from exc
         request_id = join_request_id(model, handle.request_id)
@@ -285,7 +209,7 @@ class FalProvider(ProviderResource):
             return self._client().upload_file(media.path, lifecycle=UPLOAD_LIFECYCLE)
         except fal_client.FalClientHTTPError as exc:
             raise self._http_error(exc, action) from exc
-        except _CALL_FAILED as exc:
+        except CALL_FAILED as exc:
             raise _retry(f"{action} failed ({type(exc).__name__})") from exc
 
     def _until_completed(
@@ -310,7 +234,7 @@ class FalProvider(ProviderResource):
                 if not _transient(exc.status_code):
                     raise self._http_error(exc, f"polling {request_id}") from exc
                 failures = self._poll_failed(request_id, f"HTTP {exc.status_code}", failures)
-            except _CALL_FAILED as exc:
+            except CALL_FAILED as exc:
                 failures = self._poll_failed(request_id, type(exc).__name__, failures)
             else:
                 if isinstance(status, Completed):
@@ -346,7 +270,7 @@ class FalProvider(ProviderResource):
                     f"fal failed {what}: {why}; a retry must submit it anew", retryable=True
                 ) from exc
             raise self._http_error(exc, action, gone="fal no longer has this result") from exc
-        except _CALL_FAILED as exc:
+        except CALL_FAILED as exc:
             raise _retry(f"{action} failed ({type(exc).__name__}); a retry resumes it") from exc
 
     def _download(self, url: str, kind: Kind, dest: Path, what: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from resources.compile_plan import CompilePlan, plan_compile
 from resources.compiler import CompileReport, compile_video
 from resources.database import AppDatabase
 from resources.ffmpeg import probe
@@ -15,14 +16,14 @@ from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
 from studio_assets.assets.video import transition_clips
-from studio_assets.assets.video_support import ProjectTracker, billed_cents, load_project
-from studio_assets.compile_plan import CompilePlan, plan_compile
-from studio_assets.failures import row_fails_with_step
-from studio_assets.notifications import notify
+from studio_assets.domain.video_plan import COMPILE_PROGRESS
+from studio_assets.domain.wording import plural
 from studio_assets.partitions import video_projects
-from studio_assets.previews import inline_preview
-from studio_assets.video_plan import COMPILE_PROGRESS
-from studio_assets.wording import plural
+from studio_assets.runtime.failures import row_fails_with_step
+from studio_assets.runtime.metadata import inline_preview
+from studio_assets.runtime.notifications import notify
+from studio_assets.runtime.progress import ProjectTracker
+from studio_assets.runtime.projects import billed_cents, load_project
 
 COMPILE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL

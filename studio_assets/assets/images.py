@@ -17,15 +17,15 @@ from resources.provider.base import GenerationJob, Kind, MediaInput, ProviderRes
 from resources.repository import ledger, rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets.failures import row_fails_with_step
-from studio_assets.generation import Outcome, generate_once
-from studio_assets.notifications import notify
+from studio_assets.domain.rooms import INPAINT_NEGATIVE
+from studio_assets.domain.validation import ImageFacts, check_mask, inspect_image
 from studio_assets.partitions import image_edits, images
-from studio_assets.previews import inline_preview
-from studio_assets.progress import Tracker
-from studio_assets.prompts import INPAINT_NEGATIVE
-from studio_assets.row_validation import image_spec_of
-from studio_assets.validation import ImageFacts, check_mask, inspect_image
+from studio_assets.runtime.failures import row_fails_with_step
+from studio_assets.runtime.generation import Outcome, generate_once
+from studio_assets.runtime.metadata import inline_preview
+from studio_assets.runtime.notifications import notify
+from studio_assets.runtime.progress import Tracker
+from studio_assets.runtime.row_validation import image_spec_of
 
 IMAGE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from resources.compile_plan import FRAMES
 from resources.database import AppDatabase
 from resources.errors import InputRejected
 from resources.keys import video_key
@@ -14,35 +15,31 @@ from resources.provider.base import GenerationJob, Kind, ProviderResource
 from resources.repository import ledger, rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets.assets.video_support import (
-    GENERATION_TIMEOUT_S,
-    FramedInput,
-    Project,
-    ProjectTracker,
-    VideoRunConfig,
-    billed_cents,
-    clip_table,
-    fetch_image,
-    fetch_photo,
-    load_project,
-)
-from studio_assets.failures import row_fails_with_step
-from studio_assets.fanout import ItemResult, ItemRetry, fan_out
-from studio_assets.framing import FRAMES
-from studio_assets.generation import Outcome, generate_once
-from studio_assets.motion import NEGATIVE_PROMPT, TRANSITION_PROMPT, clip_prompt
-from studio_assets.partitions import video_projects
-from studio_assets.photos import record_photo_warnings
-from studio_assets.rooms import room_label
-from studio_assets.row_validation import check_music, check_project_rows
-from studio_assets.video_plan import (
+from studio_assets.assets.run_config import GENERATION_TIMEOUT_S, VideoRunConfig
+from studio_assets.domain.motion import NEGATIVE_PROMPT, TRANSITION_PROMPT, clip_prompt
+from studio_assets.domain.rooms import room_label
+from studio_assets.domain.video_plan import (
     CLIP_PROGRESS,
     TRANSITION_PROGRESS,
     estimate,
     runnable_transitions,
     span,
 )
-from studio_assets.wording import plural
+from studio_assets.domain.wording import plural
+from studio_assets.partitions import video_projects
+from studio_assets.runtime.failures import row_fails_with_step
+from studio_assets.runtime.fanout import ItemResult, ItemRetry, fan_out
+from studio_assets.runtime.generation import Outcome, generate_once
+from studio_assets.runtime.metadata import clip_table
+from studio_assets.runtime.photos import (
+    FramedInput,
+    fetch_image,
+    fetch_photo,
+    record_photo_warnings,
+)
+from studio_assets.runtime.progress import ProjectTracker
+from studio_assets.runtime.projects import Project, billed_cents, load_project
+from studio_assets.runtime.row_validation import check_music, check_project_rows
 
 INFRA_RETRY = dg.RetryPolicy(
     max_retries=1, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL

@@ -15,7 +15,9 @@ import typer
 from resources.database import through_outage
 from resources.errors import StudioError
 from resources.webhooks import refuse_unsigned
-from studio_assets import control
+from studio_assets.app import control
+from studio_assets.app.demo import demo_spec
+from studio_assets.app.instance import ensure_dagster_home
 from studio_assets.cli import serving
 from studio_assets.cli.output import (
     TERMINAL,
@@ -28,11 +30,8 @@ from studio_assets.cli.output import (
 )
 from studio_assets.cli.watching import draft_note, queue_note
 from studio_assets.cli.wiring import Wiring
-from studio_assets.demo import demo_spec
-from studio_assets.instance import ensure_dagster_home
-from studio_assets.project_spec import spec_with_paths_from
-from studio_assets.prompts import STYLES
-from studio_assets.rooms import ROOM_TYPES, room_label
+from studio_assets.domain.project_spec import spec_with_paths_from
+from studio_assets.domain.rooms import ROOM_TYPES, STYLES, room_label
 
 app = typer.Typer(
     help="studio: AI media for real-estate listings, on Dagster.",
@@ -326,7 +325,7 @@ def callbacks(
     request a submit bought, so a worker that died before hearing it loses nothing."""
     import uvicorn
 
-    from studio_assets.callbacks import callback_app
+    from studio_assets.app.callbacks import callback_app
 
     with Wiring.guard() as wiring:
         uvicorn.run(callback_app(wiring.storage), host=host, port=port, log_level="warning")

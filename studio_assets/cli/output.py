@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from studio_assets.wording import plural
+from studio_assets.domain.wording import plural
 
 __all__ = ["TERMINAL", "emit", "err_console", "fail", "plural", "poller", "progress_bar"]
 

@@ -18,15 +18,15 @@ from resources.provider.base import Kind, ProviderResource
 from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets import control, launching, submission
-from studio_assets import status as status_json
+from studio_assets.app import control, launching, submission
+from studio_assets.app import status as status_json
+from studio_assets.app.instance import PROJECT_ROOT, local_instance
+from studio_assets.app.running import job_and_partition, launch_tags, run_in_process
 from studio_assets.cli.output import fail
-from studio_assets.instance import PROJECT_ROOT, local_instance
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
 from studio_assets.partitions import PARTITIONS_BY_KIND
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.running import job_and_partition, launch_tags, run_in_process
 from studio_assets.settings import Settings, database_file, load_settings
-from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from studio_assets.rooms import ROOM_TYPES, room_label
-from studio_assets.validation import SpecModel
+from studio_assets.domain.rooms import ROOM_TYPES, room_label
+from studio_assets.domain.validation import SpecModel
 
 MAX_CLIPS = 20
 WORKSPACE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

@@ -11,8 +11,8 @@ from resources.errors import StudioError
 from resources.provider.base import ProviderResource
 from resources.repository import ledger, rows
 from resources.webhooks import WebhookResource
-from studio_assets.notifications import notify
-from studio_assets.run_owner import owner_gone
+from studio_assets.runtime.notifications import notify
+from studio_assets.runtime.run_owner import owner_gone
 
 LOG = dg.get_dagster_logger("studio.control")
 

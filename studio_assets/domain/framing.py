@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from resources.compile_plan import FRAMES
 from resources.engine.photo import (
     Framing,
     frame_photo,
@@ -21,8 +22,6 @@ from resources.engine.photo import (
     save_photo,
     upright_size,
 )
-
-FRAMES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from resources.database import AppDatabase, is_outage
 from resources.models import VideoProject
 from resources.repository import rows
-from studio_assets.stopping import StopSignal
+from studio_assets.runtime.stopping import StopSignal
 
 NAME_TAG = "studio/name"
 NAME_MAX = 120
@@ -101,3 +102,20 @@ class Tracker:
         """Report one of the image stages by name."""
         percent, label = IMAGE_STAGES[step]
         self.report(step, percent, label)
+
+
+class ProjectTracker(Tracker):
+    """A tracker safe to call from the fan-out's threads."""
+
+    _lock = threading.Lock()
+
+    def report(
+        self,
+        step: str,
+        percent: int,
+        label: str,
+        cost_cents: int | None = None,
+        **row_values: object,
+    ) -> None:
+        with self._lock:
+            super().report(step, percent, label, cost_cents, **row_values)

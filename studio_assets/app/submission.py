@@ -14,10 +14,10 @@ from resources.keys import upload_key
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.prompts import enhancement_prompt, inpaint_prompt
-from studio_assets.validation import EnhanceSpec, InpaintSpec, check_mask, inspect_image
-from studio_assets.video_plan import estimate
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.rooms import enhancement_prompt, inpaint_prompt
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, check_mask, inspect_image
+from studio_assets.domain.video_plan import estimate
 
 
 def new_id(prefix: str) -> str:

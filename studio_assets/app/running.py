@@ -14,7 +14,7 @@ from resources.models import ImageGeneration
 from resources.repository import rows
 from studio_assets.jobs import JOB_BY_KIND, run_tags
 from studio_assets.partitions import PARTITIONS_BY_KIND
-from studio_assets.run_owner import owner_tag
+from studio_assets.runtime.run_owner import owner_tag
 
 # The CLI draws its own progress bar and prints the row's error; a step's failure with its
 # traceback stays in Dagster's event log (Dagit), not on the user's terminal.

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from resources.errors import InputRejected
 from resources.ffmpeg import MediaInfo
-from studio_assets.framing import FRAMES
 
 __all__ = ["FRAMES", "FPS", "CompilePlan", "Segment", "plan_compile"]
+
+FRAMES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
+"""Output frame size per project aspect ratio: what photos are framed to and clips compiled at."""
 
 FPS = 30
 AUDIO_RATE = 48_000

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resources.provider.fal import join_request_id
+from resources.provider.fal_http import join_request_id
 from resources.storage import StorageResource
-from studio_assets import submit_journal
+from studio_assets.runtime import submit_journal
 
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _MODEL = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+){1,4}")

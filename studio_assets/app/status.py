@@ -8,7 +8,7 @@ from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
-from studio_assets.photos import photo_warnings
+from studio_assets.runtime.photos import photo_warnings
 
 
 def _link(storage: StorageResource, uri: str | None) -> str | None:

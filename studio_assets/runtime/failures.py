@@ -11,7 +11,7 @@ from resources.database import AppDatabase
 from resources.errors import InputRejected, NotFound, ProviderError, StudioError
 from resources.repository import rows
 from resources.webhooks import WebhookResource
-from studio_assets.notifications import notify
+from studio_assets.runtime.notifications import notify
 
 
 def user_message(exc: BaseException) -> str:

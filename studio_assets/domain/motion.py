@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio_assets.rooms import room_label
+from studio_assets.domain.rooms import room_label
 
 _STYLE = "Photorealistic, steady gimbal movement, natural light, real-estate cinematography."
 

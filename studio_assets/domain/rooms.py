@@ -1,8 +1,47 @@
-"""Prompts for image enhancement and inpainting (DESIGN.md §1)."""
+"""Rooms and what we ask of them: the 27 room types (the old product's list), their labels, and
+the enhancement styles and inpainting prompts (DESIGN.md §1)."""
 
 from __future__ import annotations
 
-from studio_assets.rooms import room_label
+ROOM_TYPES: tuple[str, ...] = (
+    "living-room",
+    "kitchen",
+    "bedroom",
+    "bathroom",
+    "toilet",
+    "hallway",
+    "office",
+    "laundry-room",
+    "storage-room",
+    "walk-in-closet",
+    "sauna",
+    "gym",
+    "childrens-room",
+    "pool-area",
+    "dining-room",
+    "tv-room",
+    "library",
+    "hobby-room",
+    "utility-room",
+    "pantry",
+    "conservatory",
+    "garage",
+    "terrace",
+    "garden",
+    "landscape",
+    "exterior",
+    "other",
+)
+
+_LABELS = {"childrens-room": "children's room", "tv-room": "TV room", "other": "room"}
+
+
+def room_label(room_type: str) -> str:
+    """A human label: `laundry-room` → `laundry room`."""
+    return _LABELS.get(room_type, room_type.replace("-", " "))
+
+
+# Prompts for image enhancement and inpainting (DESIGN.md §1).
 
 STYLES: dict[str, str] = {
     "natural": "Enhance the photo with balanced exposure, true-to-life colours and crisp detail.",

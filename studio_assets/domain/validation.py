@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from resources.engine.photo import upright_size
 from resources.errors import InputRejected
-from studio_assets.prompts import STYLES
-from studio_assets.rooms import ROOM_TYPES
+from studio_assets.domain.rooms import ROOM_TYPES, STYLES
 
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_SIDE_PX = 8192

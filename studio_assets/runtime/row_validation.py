@@ -19,9 +19,9 @@ from resources.errors import InputRejected
 from resources.ffmpeg import FFmpegError, probe
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.storage import StorageResource
-from studio_assets.project_spec import ProjectSpec
-from studio_assets.prompts import INPAINT_REMOVE, inpaint_prompt
-from studio_assets.validation import EnhanceSpec, InpaintSpec, parse_spec
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.rooms import INPAINT_REMOVE, inpaint_prompt
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
 
 MAX_MUSIC_BYTES = 200 * 1024 * 1024
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from resources.errors import InputRejected, NotFound, ProviderError
-from studio_assets.failures import user_message
-from studio_assets.stopping import StopFlag
+from studio_assets.runtime.failures import user_message
+from studio_assets.runtime.stopping import StopFlag
 
 T = TypeVar("T")
 R = TypeVar("R")

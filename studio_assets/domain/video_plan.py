@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from studio_assets.pricing import price_cents
+from resources.provider.pricing import price_cents
 
 CLIP_PROGRESS = (10, 60)
 TRANSITION_PROGRESS = (60, 70)

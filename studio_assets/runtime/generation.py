@@ -40,7 +40,7 @@ from resources.provider.base import (
 from resources.repository import ledger
 from resources.repository.ledger import SlotState, SlotStatus
 from resources.storage import StorageResource
-from studio_assets import submit_journal
+from studio_assets.runtime import submit_journal
 
 SUBMIT_LEASE_S = 180.0
 """Covers one submit call plus the patient store of its id; past it the slot is ambiguous."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studio_assets.samples import music_bed, room_photo
+from studio_assets.app.samples import music_bed, room_photo
 
 ROOMS = (("exterior", "seamless"), ("living-room", "cut"), ("kitchen", "cut"), ("bedroom", "cut"))
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from studio_assets.app.samples import room_photo  # noqa: E402
 from studio_assets.cli.wiring import Wiring  # noqa: E402
-from tests.dagster_processes import dagster_process, running_webserver  # noqa: E402
+from tests.support.dagster_processes import dagster_process, running_webserver  # noqa: E402
 
 SAMPLES = 5
 DAEMON = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"]

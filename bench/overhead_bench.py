@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 from resources.database import AppDatabase, upgrade  # noqa: E402
 from resources.provider.base import GenerationJob, Kind, MediaInput  # noqa: E402
 from resources.storage import LocalStorage  # noqa: E402
-from tests.fakes import FakeProvider, fake  # noqa: E402
-from tests.projects import make_project, run  # noqa: E402
-from tests.studio_fixtures import Studio  # noqa: E402
+from tests.support.fakes import FakeProvider, fake  # noqa: E402
+from tests.support.projects import make_project, run  # noqa: E402
+from tests.support.studio_fixtures import Studio  # noqa: E402
 
 LATENCY_S = 2.0
 ROOMS = ("exterior", "hallway", "living-room", "kitchen", "bedroom", "bathroom")

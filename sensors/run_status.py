@@ -14,16 +14,17 @@ from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
 from resources.database import AppDatabase
 from resources.repository import rows
 from resources.webhooks import WebhookResource
-from studio_assets.jobs import image_job, inpaint_job, video_job
+from studio_assets.products import PRODUCTS, product_of_job
 from studio_assets.runtime.notifications import notify
 
-KIND_BY_JOB = {"image_job": "image", "inpaint_job": "image", "video_job": "video"}
+PRODUCT_JOBS = [p.job for p in PRODUCTS]
 
 
 def _row_of(run: dg.DagsterRun) -> tuple[str, str] | None:
+    """(row table, row id) of a product's run."""
     row_id = run.tags.get("dagster/partition")
-    kind = KIND_BY_JOB.get(run.job_name)
-    return (kind, row_id) if row_id and kind else None
+    made = product_of_job(run.job_name)
+    return (made.table, row_id) if row_id and made else None
 
 
 def _belongs_to(row: object, run: dg.DagsterRun) -> bool:
@@ -64,7 +65,7 @@ def _failure_message(context: dg.RunFailureSensorContext) -> str:
 
 
 @dg.run_failure_sensor(
-    monitored_jobs=[image_job, inpaint_job, video_job],
+    monitored_jobs=PRODUCT_JOBS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=5,
 )
@@ -90,7 +91,7 @@ def run_failed_sensor(
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.CANCELED,
-    monitored_jobs=[image_job, inpaint_job, video_job],
+    monitored_jobs=PRODUCT_JOBS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=5,
 )

@@ -14,8 +14,8 @@ import dagster as dg
 from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
-from studio_assets.jobs import JOB_BY_KIND, image_job, inpaint_job, run_tags, video_job
-from studio_assets.partitions import PARTITIONS_BY_KIND
+from studio_assets.jobs import run_tags
+from studio_assets.products import jobs_of_table, product
 
 PAGE = 50
 CLOCK_SKEW = timedelta(minutes=10)  # between the app DB's clock and Dagster's
@@ -76,7 +76,7 @@ def submissions(
             dg.RunRequest(
                 run_key=f"{row.id}:{row.submission}",
                 partition_key=row.id,
-                job_name=JOB_BY_KIND.get(row.kind, "video_job"),
+                job_name=product(row.kind).job.name,
                 tags=run_tags(row.submission, clip_counts.get(row.id)),
             )
         )
@@ -88,14 +88,14 @@ def submissions(
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[
-            PARTITIONS_BY_KIND[kind].build_add_request(ids) for kind, ids in keys.items()
+            product(kind).partitions.build_add_request(ids) for kind, ids in keys.items()
         ],
         cursor=_next_cursor(page),
     )
 
 
 @dg.sensor(
-    jobs=[image_job, inpaint_job],
+    jobs=jobs_of_table("image"),
     minimum_interval_seconds=2,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -107,7 +107,9 @@ def image_submission_sensor(
 
 
 @dg.sensor(
-    jobs=[video_job], minimum_interval_seconds=2, default_status=dg.DefaultSensorStatus.RUNNING
+    jobs=jobs_of_table("video"),
+    minimum_interval_seconds=2,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def video_submission_sensor(
     context: dg.SensorEvaluationContext, app_db: AppDatabase

@@ -31,20 +31,27 @@ def build_provider(settings: Settings) -> ProviderResource:
             fal_key=dg.EnvVar("FAL_KEY") if settings.fal_key_set else "",
             fetch_allow_hosts=settings.fetch_allow_hosts,
             callback_url=settings.fal_callback_url,
+            max_concurrency=settings.max_concurrent_clips,
         )
-    return LocalProvider()
+    return LocalProvider(max_concurrency=settings.max_concurrent_clips)
 
 
 def build_webhooks(settings: Settings) -> WebhookResource:
     # EnvVar of an unset variable fails when the resource initialises, so only when it is set.
     secret = dg.EnvVar("STUDIO_WEBHOOK_SECRET") if settings.webhook_secret_set else ""
-    return WebhookResource(url=settings.webhook_url or "", secret=secret)
+    url = dg.EnvVar("STUDIO_WEBHOOK_URL") if settings.webhook_url else ""  # may hold a token
+    return WebhookResource(url=url, secret=secret)
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
     """The resources every asset and sensor uses, from the environment."""
     return {
-        "app_db": AppDatabase(url=settings.database_url),
+        # A URL with a password reaches the resource as an EnvVar: Dagit shows config, not env.
+        "app_db": AppDatabase(
+            url=dg.EnvVar("STUDIO_DATABASE_URL")
+            if settings.database_url_set
+            else settings.database_url
+        ),
         "storage": storage_from_url(
             settings.storage_url,
             endpoint_url=settings.s3_endpoint_url,

@@ -38,8 +38,6 @@ inpaint_job = dg.define_asset_job(
     description="Inpaint one photo into a new version (partition = image_generation id).",
 )
 
-JOB_BY_KIND = {"enhance": "image_job", "inpaint": "inpaint_job"}
-
 video_job = dg.define_asset_job(
     "video_job",
     selection=["video_clips", "transition_clips", "final_video"],
@@ -50,5 +48,3 @@ video_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Clips → transitions → final MP4 for one video project (partition = project id).",
 )
-
-JOB_BY_KIND["video"] = "video_job"

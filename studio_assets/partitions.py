@@ -5,5 +5,3 @@ import dagster as dg
 images = dg.DynamicPartitionsDefinition(name="images")
 image_edits = dg.DynamicPartitionsDefinition(name="image_edits")
 video_projects = dg.DynamicPartitionsDefinition(name="video_projects")
-
-PARTITIONS_BY_KIND = {"enhance": images, "inpaint": image_edits, "video": video_projects}

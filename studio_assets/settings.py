@@ -19,6 +19,7 @@ APP_NAME = "studio"
 class Settings:
     home: Path
     database_url: str
+    database_url_set: bool
     storage_url: str
     s3_endpoint_url: str | None
     provider: str
@@ -43,6 +44,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         database_url=env.get("STUDIO_DATABASE_URL") or f"sqlite:///{home / 'studio.db'}",
+        database_url_set=bool(env.get("STUDIO_DATABASE_URL")),
         storage_url=env.get("STUDIO_STORAGE_URL") or (home / "storage").as_uri(),
         s3_endpoint_url=env.get("STUDIO_S3_ENDPOINT_URL") or None,
         provider=provider,

@@ -1,6 +1,6 @@
 pytest_plugins = [
-    "tests.peers",
-    "tests.studio_fixtures",
-    "tests.dagster_processes",
-    "tests.fal_standin",
+    "tests.support.peers",
+    "tests.support.studio_fixtures",
+    "tests.support.dagster_processes",
+    "tests.support.fal_standin",
 ]

@@ -51,8 +51,15 @@ RETRYABLE = (RowStatus.FAILED, RowStatus.CANCELED)
 WAITING = (RowStatus.DRAFT, RowStatus.QUEUED)
 
 
-def model_for(kind: str) -> Row:
-    return VideoProject if kind == "video" else ImageGeneration
+MODELS: dict[str, Row] = {"video": VideoProject, "image": ImageGeneration}
+
+
+def model_for(table: str) -> Row:
+    """The row model of a table kind (`video`, `image`); anything else is refused."""
+    try:
+        return MODELS[table]
+    except KeyError:
+        raise StudioError(f"no row table {table!r}; studio has {', '.join(MODELS)}") from None
 
 
 def get(session: Session, model: Row, row_id: str) -> Any:

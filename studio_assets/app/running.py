@@ -10,10 +10,9 @@ import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
 from resources.database import AppDatabase, is_outage
-from resources.models import ImageGeneration
 from resources.repository import rows
-from studio_assets.jobs import JOB_BY_KIND, run_tags
-from studio_assets.partitions import PARTITIONS_BY_KIND
+from studio_assets.jobs import run_tags
+from studio_assets.products import Product, product_of_row
 from studio_assets.runtime.run_owner import owner_tag
 
 # The CLI draws its own progress bar and prints the row's error; a step's failure with its
@@ -24,13 +23,10 @@ QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level":
 IN_PROCESS_TAGS = {"studio/launched_by": "cli", "dagster/max_retries": "0"}
 
 
-def job_and_partition(db: AppDatabase, row_id: str) -> tuple[str, str]:
-    """(job name, partition kind) for a project or image id."""
+def product_for(db: AppDatabase, row_id: str) -> Product:
+    """The product a project or image id is for (its job, partitions, assets)."""
     with db.session() as session:
-        kind = rows.find_kind(session, row_id)
-        if kind == "image":
-            kind = rows.get(session, ImageGeneration, row_id).kind
-    return JOB_BY_KIND[kind], kind
+        return product_of_row(session, row_id)
 
 
 def launch_tags(db: AppDatabase, row_id: str) -> dict[str, str]:
@@ -51,9 +47,9 @@ def run_in_process(
     on_poll: Callable[[], None] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Add the partition, then execute the job for it here; `on_poll` runs while it works."""
-    job_name, kind = job_and_partition(db, row_id)
-    instance.add_dynamic_partitions(str(PARTITIONS_BY_KIND[kind].name), [row_id])
-    job = defs.resolve_job_def(job_name)
+    made = product_for(db, row_id)
+    instance.add_dynamic_partitions(str(made.partitions.name), [row_id])
+    job = defs.resolve_job_def(made.job.name)
     tags = launch_tags(db, row_id)
     outcome: dict[str, Any] = {}
 

@@ -22,14 +22,20 @@ from studio_assets.partitions import video_projects
 from studio_assets.runtime.failures import row_fails_with_step
 from studio_assets.runtime.metadata import inline_preview
 from studio_assets.runtime.notifications import notify
-from studio_assets.runtime.progress import ProjectTracker
+from studio_assets.runtime.progress import Tracker
 from studio_assets.runtime.projects import billed_cents, load_project
 
 COMPILE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
 )
 MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
-CHECKS = ("h264_video", "aac_audio", "duration_matches_plan", "thumbnail_present")
+CHECKS = {
+    "h264_video": "The MP4's video stream is H.264 (plays everywhere the app shows it).",
+    "aac_audio": "The MP4 has an AAC audio stream (music or the clips' own sound, or silence).",
+    "duration_matches_plan": "The measured duration is within 0.5 s of the compile plan's.",
+    "thumbnail_present": "A non-empty thumbnail JPEG was made from the video.",
+}
+"""Checked before the video is stored: one that fails fails the row, naming it."""
 READY = "Video ready!"
 
 
@@ -39,7 +45,10 @@ READY = "Video ready!"
     retry_policy=COMPILE_RETRY,
     group_name="video",
     kinds={"ffmpeg", "video"},
-    check_specs=[dg.AssetCheckSpec(name, asset="final_video") for name in CHECKS],
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="final_video", description=text)
+        for name, text in CHECKS.items()
+    ],
 )
 def final_video(
     context: dg.AssetExecutionContext,
@@ -49,7 +58,7 @@ def final_video(
 ) -> dg.MaterializeResult:
     """The finished H.264/AAC MP4 with music, a thumbnail and its measured duration."""
     project_id = context.partition_key
-    tracker = ProjectTracker(context, app_db, "video", project_id)
+    tracker = Tracker(context, app_db, "video", project_id)
     with row_fails_with_step(
         context, app_db, "video", project_id, COMPILE_RETRY.max_retries, webhooks
     ):
@@ -127,7 +136,7 @@ def _plan(
 
 def _finish(
     db: AppDatabase,
-    tracker: ProjectTracker,
+    tracker: Tracker,
     project_id: str,
     video_uri: str,
     thumb_uri: str,

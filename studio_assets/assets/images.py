@@ -50,7 +50,6 @@ class Inputs:
     retry_policy=IMAGE_RETRY,
     group_name="images",
     kinds={"fal", "image"},
-    op_tags={"studio/queue": "image"},
 )
 def enhanced_image(
     context: dg.AssetExecutionContext,
@@ -69,7 +68,6 @@ def enhanced_image(
     retry_policy=IMAGE_RETRY,
     group_name="images",
     kinds={"fal", "image"},
-    op_tags={"studio/queue": "image"},
 )
 def inpainted_image(
     context: dg.AssetExecutionContext,

@@ -23,28 +23,33 @@ from studio_assets.domain.video_plan import (
     TRANSITION_PROGRESS,
     estimate,
     runnable_transitions,
-    span,
 )
 from studio_assets.domain.wording import plural
 from studio_assets.partitions import video_projects
 from studio_assets.runtime.failures import row_fails_with_step
-from studio_assets.runtime.fanout import ItemResult, ItemRetry, fan_out
 from studio_assets.runtime.generation import Outcome, generate_once
-from studio_assets.runtime.metadata import clip_table
 from studio_assets.runtime.photos import (
     FramedInput,
     fetch_image,
     fetch_photo,
     record_photo_warnings,
 )
-from studio_assets.runtime.progress import ProjectTracker
-from studio_assets.runtime.projects import Project, billed_cents, load_project
+from studio_assets.runtime.progress import Tracker
+from studio_assets.runtime.projects import Project, load_project
 from studio_assets.runtime.row_validation import check_music, check_project_rows
+from studio_assets.runtime.slots import (
+    SlotBatch,
+    bought_now,
+    buy_batch,
+    clips_billed,
+    completed,
+    slot_table,
+    transitions_billed,
+)
 
 INFRA_RETRY = dg.RetryPolicy(
     max_retries=1, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
 )
-ITEM_RETRY = ItemRetry(attempts=2, base_delay_s=2.0, max_delay_s=30.0)
 
 
 @dg.asset(
@@ -63,7 +68,7 @@ def video_clips(
 ) -> dg.MaterializeResult:
     """One 5-second AI clip per room photo, up to `max_concurrency` at a time, each bought once."""
     project_id = context.partition_key
-    tracker = ProjectTracker(context, app_db, "video", project_id)
+    tracker = Tracker(context, app_db, "video", project_id)
     with row_fails_with_step(
         context, app_db, "video", project_id, INFRA_RETRY.max_retries, webhooks
     ):
@@ -86,12 +91,13 @@ def video_clips(
             "generating",
             CLIP_PROGRESS[0],
             f"Generating {plural(total, 'clip')}…",
-            completed_clip_count=_count_done(app_db, project_id),
+            completed_clip_count=sum(1 for c in project.clips if c.status == "completed"),
         )
         with tempfile.TemporaryDirectory(prefix="studio-clips-") as tmp:
-            results, warnings = _generate_clips(
+            batch, warnings = _clip_batch(
                 context, config, app_db, storage, provider, project, track, tracker, Path(tmp)
             )
+            results = buy_batch(batch, tracker, provider.max_concurrency)
         succeeded = [r for r in results if r.value is not None]
         if not succeeded:
             raise dg.Failure(
@@ -99,8 +105,6 @@ def video_clips(
                 + "; ".join(f"clip {r.item.sequence_order + 1}: {r.error}" for r in results)[:1500],
                 allow_retries=False,
             )
-        clips = load_project(app_db, project_id).clips
-        bought = sum(r.value.cost_cents for r in succeeded if r.value and r.value.bought_now)
         return dg.MaterializeResult(
             metadata={
                 "clips": dg.MetadataValue.int(total),
@@ -110,13 +114,11 @@ def video_clips(
                     sum(1 for r in succeeded if r.value and not r.value.bought_now)
                 ),
                 "estimated_cost_cents": dg.MetadataValue.int(cost.total_cents),
-                "cost_cents": dg.MetadataValue.int(bought),
+                "cost_cents": dg.MetadataValue.int(bought_now(results)),
                 "provider": provider.name,
                 "model": model,
                 "photo_warnings": dg.MetadataValue.json(warnings),
-                "clip_table": clip_table(
-                    clips, {r.item.id: (r.value.how, r.value.seconds) for r in succeeded if r.value}
-                ),
+                "clip_table": slot_table(batch, results),
             }
         )
 
@@ -131,7 +133,7 @@ def _buyer(
     storage: StorageResource,
     provider: ProviderResource,
     project: VideoProject,
-    tracker: ProjectTracker,
+    tracker: Tracker,
 ) -> Buy:
     """`buy(slot, row_id, job, name, workdir)`: one clip or transition of this project, stored
     under the project's `name` and paid for at most once (see `generate_once`)."""
@@ -158,7 +160,7 @@ def _buyer(
     return buy
 
 
-def _generate_clips(
+def _clip_batch(
     context: dg.AssetExecutionContext,
     config: VideoRunConfig,
     db: AppDatabase,
@@ -166,10 +168,11 @@ def _generate_clips(
     provider: ProviderResource,
     project: Project,
     track: MusicTrack | None,
-    tracker: ProjectTracker,
+    tracker: Tracker,
     workdir: Path,
-) -> tuple[list[ItemResult[VideoClip, Outcome]], list[str]]:
-    """The clips, bought with bounded concurrency; and the warnings about their photos."""
+) -> tuple[SlotBatch[VideoClip], list[str]]:
+    """The project's clips as a batch to buy, once every input checked; and the warnings about
+    their photos."""
     row, clips = project.row, project.clips
     buy = _buyer(context, config, db, storage, provider, row, tracker)
     labels = {c.id: c.room_label or room_label(c.room_type) for c in clips}
@@ -189,6 +192,9 @@ def _generate_clips(
     for warning in warnings:
         context.log.warning(warning)
 
+    def label(clip: VideoClip) -> str:
+        return f"clip {clip.sequence_order + 1} ({labels[clip.id]})"
+
     def make_clip(clip: VideoClip) -> Outcome:
         start, end = (photo.media for photo in inputs[clip.id])
         job = GenerationJob(
@@ -204,39 +210,24 @@ def _generate_clips(
             end_image=end,
             duration_s=clip.duration_seconds,
             generate_audio=row.generate_native_audio,
-            label=f"clip {clip.sequence_order + 1} ({labels[clip.id]})",
+            label=label(clip),
             width=FRAMES[row.aspect_ratio][0],
             height=FRAMES[row.aspect_ratio][1],
         )
         return buy(ledger.CLIP, clip.id, job, f"clips/{clip.id}.mp4", workdir / clip.id)
 
-    def on_done(result: ItemResult[VideoClip, Outcome]) -> None:
-        if result.error is not None:
-            _record_failure(db, ledger.CLIP, result.item.id, result.error)
-            context.log.warning(f"clip {result.item.id} failed: {result.error}")
-        done = _count_done(db, row.id)
-        cost = billed_cents(db, row.id)
-        tracker.report(
-            "generating",
-            span(CLIP_PROGRESS, done, len(clips)),
-            f"Generated {done} of {plural(len(clips), 'clip')}",
-            cost_cents=cost,
-            completed_clip_count=done,
-            actual_cost=cost,
-        )
-
-    results = fan_out(
-        make_clip,
-        clips,
-        max_workers=provider.max_concurrency,
-        retry=ITEM_RETRY,
-        on_done=on_done,
-        on_retry=lambda c, n, msg: context.log.warning(
-            f"clip {c.id} attempt {n} failed, retrying: {msg}"
-        ),
-        stop=tracker.stop,
+    batch = SlotBatch(
+        slot=ledger.CLIP,
+        noun="clip",
+        band=CLIP_PROGRESS,
+        items=clips,
+        slot_id=lambda clip: clip.id,
+        label=label,
+        buy=make_clip,
+        billed_elsewhere=transitions_billed(clips),
+        counts_clips=True,
     )
-    return results, warnings
+    return batch, warnings
 
 
 @dg.asset(
@@ -257,7 +248,7 @@ def transition_clips(
     """A 5-second AI move between consecutive rooms marked `seamless` whose clips both exist;
     a failed transition is recorded and the compile cuts there instead."""
     project_id = context.partition_key
-    tracker = ProjectTracker(context, app_db, "video", project_id)
+    tracker = Tracker(context, app_db, "video", project_id)
     with row_fails_with_step(
         context, app_db, "video", project_id, INFRA_RETRY.max_retries, webhooks
     ):
@@ -269,6 +260,9 @@ def transition_clips(
         buy = _buyer(context, config, app_db, storage, provider, row, tracker)
         with tempfile.TemporaryDirectory(prefix="studio-transitions-") as tmp:
             workdir = Path(tmp)
+
+            def label(pair: tuple[VideoClip, VideoClip]) -> str:
+                return f"transition {pair[0].sequence_order + 1}→{pair[1].sequence_order + 1}"
 
             def make_transition(pair: tuple[VideoClip, VideoClip]) -> Outcome:
                 first, second = pair
@@ -289,7 +283,7 @@ def transition_clips(
                     end_image=fetch_image(storage, second.source_image_url, pair_dir, "to", row),
                     duration_s=5,
                     generate_audio=False,
-                    label=f"transition {first.sequence_order + 1}→{second.sequence_order + 2}",
+                    label=label(pair),
                     width=FRAMES[row.aspect_ratio][0],
                     height=FRAMES[row.aspect_ratio][1],
                 )
@@ -297,54 +291,26 @@ def transition_clips(
                     ledger.TRANSITION, first.id, job, f"transitions/{first.id}.mp4", pair_dir
                 )
 
-            finished = [0]
-
-            def on_done(result: ItemResult[tuple[VideoClip, VideoClip], Outcome]) -> None:
-                finished[0] += 1
-                if result.error is not None:
-                    _record_failure(app_db, ledger.TRANSITION, result.item[0].id, result.error)
-                    context.log.warning(
-                        f"transition after {result.item[0].id} failed, "
-                        f"the compile will cut there: {result.error}"
-                    )
-                cost = billed_cents(app_db, project_id)
-                tracker.report(
-                    "generating",
-                    span(TRANSITION_PROGRESS, finished[0], len(pairs)),
-                    f"Generated {finished[0]} of {plural(len(pairs), 'transition')}",
-                    cost_cents=cost,
-                    actual_cost=cost,
-                )
-
-            results = fan_out(
-                make_transition,
-                pairs,
-                max_workers=provider.max_concurrency,
-                retry=ITEM_RETRY,
-                on_done=on_done,
-                stop=tracker.stop,
+            batch = SlotBatch(
+                slot=ledger.TRANSITION,
+                noun="transition",
+                band=TRANSITION_PROGRESS,
+                items=pairs,
+                slot_id=lambda pair: pair[0].id,
+                label=label,
+                buy=make_transition,
+                billed_elsewhere=clips_billed(project.clips),
+                if_failed=" (the compile will cut there)",
             )
-        clips = load_project(app_db, project_id).clips
+            results = buy_batch(batch, tracker, provider.max_concurrency)
         return dg.MaterializeResult(
             metadata={
                 "transitions": dg.MetadataValue.int(len(pairs)),
-                "completed_transitions": dg.MetadataValue.int(
-                    sum(1 for r in results if r.value is not None)
-                ),
-                "cost_cents": dg.MetadataValue.int(
-                    sum(r.value.cost_cents for r in results if r.value and r.value.bought_now)
-                ),
-                "transition_table": clip_table(
-                    [a for a, _ in pairs] or clips[:0],
-                    {r.item[0].id: (r.value.how, r.value.seconds) for r in results if r.value},
-                    transitions=True,
-                ),
+                "completed_transitions": dg.MetadataValue.int(completed(results)),
+                "cost_cents": dg.MetadataValue.int(bought_now(results)),
+                "transition_table": slot_table(batch, results),
             }
         )
-
-
-def _record_failure(db: AppDatabase, slot: ledger.Slot, row_id: str, message: str) -> None:
-    db.patiently(lambda session: ledger.give_up(session, slot, row_id, message))
 
 
 def _fetch_inputs(
@@ -361,8 +327,3 @@ def _fetch_inputs(
         label = clip.room_label or room_label(clip.room_type)
         raise InputRejected(f"clip {clip.sequence_order + 1} ({label}, {clip.id}): {exc}") from None
     return start, start  # the tail image is the source unless the clip has its own end image
-
-
-def _count_done(db: AppDatabase, project_id: str) -> int:
-    clips = db.patiently(lambda session: rows.clips(session, project_id))
-    return sum(1 for c in clips if c.status == "completed")

@@ -21,11 +21,10 @@ from resources.webhooks import WebhookResource
 from studio_assets.app import control, launching, submission
 from studio_assets.app import status as status_json
 from studio_assets.app.instance import PROJECT_ROOT, local_instance
-from studio_assets.app.running import job_and_partition, launch_tags, run_in_process
+from studio_assets.app.running import launch_tags, product_for, run_in_process
 from studio_assets.cli.output import fail
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
-from studio_assets.partitions import PARTITIONS_BY_KIND
 from studio_assets.settings import Settings, database_file, load_settings
 
 
@@ -115,30 +114,22 @@ class Wiring:
 
     def launch(self, row_id: str, url: str) -> str:
         """GraphQL launch; the row must be launchable and records the run id."""
-        job_name, kind = job_and_partition(self.db, row_id)
+        made = product_for(self.db, row_id)
         with self.db.session() as session:
-            model = rows.model_for("video" if kind == "video" else "image")
-            row = rows.get(session, model, row_id)
+            row = rows.get(session, made.model, row_id)
             if row.status not in rows.LAUNCHABLE:
                 raise StudioError(
                     f"{row_id} is {row.status}; only {', '.join(rows.LAUNCHABLE)} can be launched"
                 )
         run_id = launching.launch(
-            url,
-            job_name,
-            str(PARTITIONS_BY_KIND[kind].name),
-            row_id,
-            launch_tags(self.db, row_id),
+            url, made.job.name, str(made.partitions.name), row_id, launch_tags(self.db, row_id)
         )
         with self.db.session() as session:
-            rows.set_status(session, model, row_id, row.status, run_id=run_id)
+            rows.set_status(session, made.model, row_id, row.status, run_id=run_id)
         return run_id
 
     def force_config(self, row_id: str) -> dict[str, Any]:
-        job_name, kind = job_and_partition(self.db, row_id)
-        asset = {"enhance": "enhanced_image", "inpaint": "inpainted_image"}.get(kind)
-        assets = [asset] if asset else ["video_clips", "transition_clips"]
-        return {"ops": {name: {"config": {"force": True}} for name in assets}}
+        return product_for(self.db, row_id).force_config()
 
     def run(
         self,

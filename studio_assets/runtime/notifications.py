@@ -12,8 +12,7 @@ from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
 from resources.webhooks import Log, WebhookResource
-
-EVENT_PREFIX = {"video": "video", "image": "image"}
+from studio_assets.products import EVENTS_BY_TABLE
 
 
 def _iso(moment: datetime | None) -> str:
@@ -31,7 +30,7 @@ def event_id(row_id: str, event: str, submission: int) -> str:
 
 def payload_for(row: VideoProject | ImageGeneration, kind: str) -> dict[str, Any]:
     """The event body: `video.completed`, `image.failed`, …; URLs are storage URIs, cost cents."""
-    event = f"{EVENT_PREFIX[kind]}.{row.status}"
+    event = f"{EVENTS_BY_TABLE[kind]}.{row.status}"
     payload: dict[str, Any] = {
         "event_id": event_id(row.id, event, row.submission),
         "event": event,

@@ -15,6 +15,7 @@ from resources.models import VideoProject
 from resources.repository import rows
 from studio_assets.runtime.stopping import StopSignal
 
+_REPORTING = threading.Lock()
 NAME_TAG = "studio/name"
 NAME_MAX = 120
 
@@ -68,6 +69,14 @@ class Tracker:
         cost_cents: int | None = None,
         **row_values: object,
     ) -> None:
+        """Show progress: the row, the run's tags, a log line (safe from the fan-out's threads);
+        raises `Failure` when the work was stopped (row canceled, run terminated)."""
+        with _REPORTING:
+            self._report(step, percent, label, cost_cents, **row_values)
+
+    def _report(
+        self, step: str, percent: int, label: str, cost_cents: int | None, **row_values: object
+    ) -> None:
         if why := self.stop.reason():
             self.stop.set()  # the fan-out's threads cancel their requests as the step ends
             raise dg.Failure(description=why, allow_retries=False)
@@ -102,20 +111,3 @@ class Tracker:
         """Report one of the image stages by name."""
         percent, label = IMAGE_STAGES[step]
         self.report(step, percent, label)
-
-
-class ProjectTracker(Tracker):
-    """A tracker safe to call from the fan-out's threads."""
-
-    _lock = threading.Lock()
-
-    def report(
-        self,
-        step: str,
-        percent: int,
-        label: str,
-        cost_cents: int | None = None,
-        **row_values: object,
-    ) -> None:
-        with self._lock:
-            super().report(step, percent, label, cost_cents, **row_values)

@@ -14,7 +14,7 @@ import pytest
 from resources.errors import InputRejected, NotFound, StudioError
 from resources.storage import LocalStorage, S3Storage, StorageResource, storage_from_url
 from resources.storage import s3 as s3_module
-from tests.peers import HttpPeer
+from tests.support.peers import HttpPeer
 
 KEY = "workspaces/ws_1/videos/vp_1/final.mp4"
 

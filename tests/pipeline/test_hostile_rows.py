@@ -27,11 +27,11 @@ from studio_assets.definitions import build_provider
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
 from studio_assets.settings import load_settings
-from tests.fakes import FakeProvider, journal
-from tests.fal_standin import FalStandin
-from tests.projects import ROOMS, clips, make_project, project, run
-from tests.studio_fixtures import Studio
-from tests.test_cli import STUDIO
+from tests.pipeline.test_cli import STUDIO
+from tests.support.fakes import FakeProvider, journal
+from tests.support.fal_standin import FalStandin
+from tests.support.projects import ROOMS, clips, make_project, project, run
+from tests.support.studio_fixtures import Studio
 
 NO_KEY = "FAL_KEY is not set: export the Fal.ai key or use STUDIO_PROVIDER=local"
 

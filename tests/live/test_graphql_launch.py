@@ -11,9 +11,9 @@ from resources.errors import StudioError
 from studio_assets.app import launching
 from studio_assets.app.demo import demo_spec
 from studio_assets.cli.wiring import Wiring
-from tests.dagster_processes import free_port
+from tests.support.dagster_processes import free_port
 
-# `studio_home` and `webserver` come from tests/dagster_processes.py (a conftest plugin).
+# `studio_home` and `webserver` come from tests/support/dagster_processes.py (a conftest plugin).
 RUN_QUERY = """query Run($id: ID!) { runOrError(runId: $id) {
   __typename ... on Run { status jobName tags { key value } } } }"""
 

@@ -39,14 +39,13 @@ from resources.provider.fal import FalProvider
 from resources.repository import rows
 from resources.storage import LocalStorage, S3Storage
 from studio_assets.app.callbacks import callback_app
-from studio_assets.app.samples import room_photo
 from studio_assets.assets import video as video_assets
-from tests.fal_standin import FAL_KEY, FalStandin, Job
-from tests.outage_proxy import OutageProxy, outage_proxy
-from tests.projects import ROOMS, clips, make_project, project, run
-from tests.studio_fixtures import Studio
-from tests.test_cli import STUDIO
-from tests.throwaway_pg import ThrowawayPostgres, throwaway_pg  # noqa: F401 (fixture)
+from tests.pipeline.test_cli import STUDIO
+from tests.support.fal_standin import FAL_KEY, FalStandin, Job
+from tests.support.outage_proxy import OutageProxy, outage_proxy
+from tests.support.projects import ROOMS, clips, make_project, project, run, spec_file
+from tests.support.studio_fixtures import Studio
+from tests.support.throwaway_pg import ThrowawayPostgres, throwaway_pg  # noqa: F401 (fixture)
 
 CLIP_CENTS = 70  # Kling v2.6 Pro, 5 s, with audio
 
@@ -337,14 +336,7 @@ def test_studio_run_survives_a_db_blip(
     """`studio run` as users run it, with the app DB gone for 3 s mid-generation: the run and
     the CLI's progress poller keep going, and the project ends `completed`."""
     rooms = ("exterior", "living-room", "kitchen")
-    spec = {
-        "name": "Blip house",
-        "clips": [
-            {"image": str(room_photo(tmp_path / f"{r}.jpg", r, (640, 360))), "room_type": r}
-            for r in rooms
-        ],
-    }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    spec_file(tmp_path, "Blip house", rooms)
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAL_KEY")},
         "STUDIO_HOME": str(tmp_path / "home"),
@@ -444,14 +436,7 @@ def test_a_killed_studio_run_ends_failed_and_runs_again_buying_nothing_twice(
     """`studio run` killed mid-generation: `studio status` says the row failed and why (not
     `generating` forever), and `studio run` again finishes it reusing the finished clips."""
     rooms = ("exterior", "living-room", "kitchen", "bedroom")
-    spec = {
-        "name": "Killed house",
-        "clips": [
-            {"image": str(room_photo(tmp_path / f"{r}.jpg", r, (640, 360))), "room_type": r}
-            for r in rooms
-        ],
-    }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    spec_file(tmp_path, "Killed house", rooms)
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAL_KEY")},
         "STUDIO_HOME": str(tmp_path / "home"),

@@ -19,7 +19,7 @@ from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwr
 
 from studio_assets.app.samples import music_bed, room_photo
 from studio_assets.cli.wiring import Wiring
-from tests.dagster_processes import ROOT
+from tests.support.dagster_processes import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 

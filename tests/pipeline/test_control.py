@@ -19,9 +19,9 @@ from resources.models import VideoProject
 from resources.repository import ledger, rows
 from studio_assets.app import control
 from studio_assets.assets.video import video_clips
-from tests.fakes import FakeProvider, fake, journal
-from tests.projects import clips, make_project, project, run
-from tests.studio_fixtures import Studio
+from tests.support.fakes import FakeProvider, fake, journal
+from tests.support.projects import clips, make_project, project, run
+from tests.support.studio_fixtures import Studio
 
 
 def test_cancel_stops_in_flight_requests_and_retry_reuses_finished_clips(

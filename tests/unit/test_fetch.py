@@ -23,7 +23,7 @@ from resources.fetch import (
     parse_allow_hosts,
 )
 from studio_assets.settings import load_settings
-from tests.peers import HttpPeer
+from tests.support.peers import HttpPeer
 
 
 @pytest.fixture

@@ -28,9 +28,9 @@ from studio_assets.app.samples import music_bed, object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
-from tests.fakes import FakeProvider, journal
-from tests.projects import clips, make_project, project, run
-from tests.studio_fixtures import Studio
+from tests.support.fakes import FakeProvider, journal
+from tests.support.projects import clips, make_project, project, run
+from tests.support.studio_fixtures import Studio
 
 OWN = "workspaces/ws_a/uploads/up_1/photo.jpg"
 OTHER = "workspaces/ws_b/uploads/up_2/photo.jpg"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from studio_assets.assets.final_video import final_video
 from studio_assets.assets.video import transition_clips, video_clips
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import parse_spec
-from tests.studio_fixtures import Studio
+from tests.support.studio_fixtures import Studio
 
 VIDEO_ASSETS = [video_clips, transition_clips, final_video]
 ROOMS = ("exterior", "living-room", "kitchen", "bedroom")
@@ -47,6 +49,21 @@ def make_project(
     if music:
         spec["music"] = {"audio_url": str(music_bed(studio.tmp / "music.mp3", 6.0)), "volume": 40}
     return submission.submit_project(studio.db, studio.storage, parse_spec(ProjectSpec, spec))
+
+
+def spec_file(folder: Path, name: str, rooms: Sequence[str]) -> Path:
+    """A spec file for a project of small room photos (640×360), one clip per room, as a user
+    would write one for the CLI: `folder/spec.json`, photos beside it."""
+    spec = {
+        "name": name,
+        "clips": [
+            {"image": str(room_photo(folder / f"{r}.jpg", r, (640, 360))), "room_type": r}
+            for r in rooms
+        ],
+    }
+    path = folder / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
 
 
 def run(

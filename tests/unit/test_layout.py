@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["domain", "runtime", "assets", "app", "cli"]  # each may import only those before it
 MAX_LINES = 400
 

@@ -15,7 +15,7 @@ from studio_assets.app import submission
 from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec
-from tests.studio_fixtures import Studio
+from tests.support.studio_fixtures import Studio
 
 
 def row(studio: Studio, image_id: str) -> ImageGeneration:

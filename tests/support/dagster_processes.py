@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WEBSERVER = str(Path(sys.executable).parent / "dagster-webserver")
 
 

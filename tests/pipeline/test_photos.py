@@ -29,8 +29,8 @@ from studio_assets.domain.framing import fit_to_frame
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import MAX_IMAGE_BYTES, EnhanceSpec, InpaintSpec, parse_spec
 from studio_assets.runtime.photos import photo_warnings
-from tests.projects import project
-from tests.studio_fixtures import Studio
+from tests.support.projects import project
+from tests.support.studio_fixtures import Studio
 
 RED = (220, 30, 30)
 MAGENTA = (230, 20, 200)

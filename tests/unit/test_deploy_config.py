@@ -12,13 +12,13 @@ import pytest
 import yaml
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_production_instance_runs_on_postgres(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.peers import PG_ADMIN_DSN, _drop_database
+    from tests.support.peers import PG_ADMIN_DSN, _drop_database
 
     name = f"studio_deploy_{secrets.token_hex(4)}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
@@ -107,6 +107,24 @@ def test_helm_run_monitoring_matches_the_instance_files() -> None:
         for k, v in MONITORING.items()
     }
     assert monitoring == camel
+
+
+def test_every_instance_has_the_same_queue_limits() -> None:
+    """One source for the queue limits: dagster.yaml; the production files copy it exactly."""
+
+    def limits(config: dict) -> list[dict]:
+        return config["concurrency"]["runs"]["tag_concurrency_limits"]
+
+    local = limits(yaml.safe_load((ROOT / "dagster.yaml").read_text()))
+    production = limits(yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text()))
+    values = yaml.safe_load((ROOT / "deploy" / "helm-values.yaml").read_text())
+    helm = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert {(x["key"], x["value"]): x["limit"] for x in local} == {
+        ("studio/queue", "video"): 1,
+        ("studio/queue", "image"): 4,
+    }
+    assert production == local
+    assert helm["tagConcurrencyLimits"] == local
 
 
 def test_studio_serve_binds_to_localhost_unless_told(

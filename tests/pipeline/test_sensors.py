@@ -22,9 +22,9 @@ from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.assets.video import transition_clips, video_clips
 from studio_assets.jobs import image_job, inpaint_job, max_runtime_seconds, video_job
 from studio_assets.runtime.run_owner import OWNER_TAG, owner_tag
-from tests.fakes import fake
-from tests.projects import make_project, project
-from tests.studio_fixtures import Studio
+from tests.support.fakes import fake
+from tests.support.projects import make_project, project
+from tests.support.studio_fixtures import Studio
 
 
 def add_image(studio: Studio, image_id: str, kind: str = "enhance", queue: bool = True) -> None:

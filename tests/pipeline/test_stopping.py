@@ -14,9 +14,9 @@ from resources.repository import ledger
 from studio_assets.runtime.fanout import ItemRetry, fan_out
 from studio_assets.runtime.generation import Outcome, generate_once
 from studio_assets.runtime.stopping import StopFlag
-from tests.fakes import FakeProvider, fake, journal
-from tests.projects import clips, make_project, run
-from tests.studio_fixtures import Studio
+from tests.support.fakes import FakeProvider, fake, journal
+from tests.support.projects import clips, make_project, run
+from tests.support.studio_fixtures import Studio
 
 
 def buy(studio: Studio, provider: FakeProvider, clip_id: str, stop: StopFlag) -> Outcome:

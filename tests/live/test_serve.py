@@ -18,7 +18,7 @@ import pytest
 
 from studio_assets.app.samples import room_photo
 from studio_assets.cli import serving
-from tests.dagster_processes import free_port, stop_group, wait_for_webserver
+from tests.support.dagster_processes import free_port, stop_group, wait_for_webserver
 
 BIN = Path(sys.executable).parent
 STUDIO = str(BIN / "studio")
@@ -121,7 +121,7 @@ def stop_and_time(proc: subprocess.Popen, whole_group: bool) -> tuple[float, lis
 
 
 def test_serve_runs_the_dagster_programs_next_to_its_interpreter() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     webserver, daemon = serving.serve_commands(root, "127.0.0.1", 3000)
     assert webserver[0] == str(BIN / "dagster-webserver") and daemon[0] == str(
         BIN / "dagster-daemon"
@@ -164,7 +164,7 @@ def test_studio_serve_shows_earlier_cli_runs_and_stops_on_sigterm(tmp_path: Path
         queue = graphql(url, "{ instance { runQueueConfig { maxConcurrentRuns } } }")
         assert queue["instance"]["runQueueConfig"]["maxConcurrentRuns"] == 8  # our dagster.yaml
         assert (home / "dagster" / "dagster.yaml").read_text() == (
-            Path(__file__).resolve().parent.parent / "dagster.yaml"
+            Path(__file__).resolve().parents[2] / "dagster.yaml"
         ).read_text()
         eventually(lambda: daemon_healthy(url), 120, "the daemon did not report healthy")
         before = group_members(proc.pid)

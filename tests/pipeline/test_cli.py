@@ -29,6 +29,7 @@ from studio_assets.domain.rooms import ROOM_TYPES, STYLES
 from studio_assets.domain.video_plan import estimate
 from studio_assets.domain.wording import plural
 from studio_assets.settings import load_settings
+from tests.support.projects import spec_file
 
 STUDIO = str(Path(sys.executable).parent / "studio")
 
@@ -293,14 +294,7 @@ def _on_a_terminal(args: list[str], env: dict[str, str], timeout_s: float = 300)
 
 def test_studio_run_draws_each_stage_as_it_happens(tmp_path: Path) -> None:
     rooms = ("exterior", "kitchen", "bedroom")
-    spec = {
-        "name": "Progress house",
-        "clips": [
-            {"image": str(room_photo(tmp_path / f"{r}.jpg", r, (640, 360))), "room_type": r}
-            for r in rooms
-        ],
-    }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    spec_file(tmp_path, "Progress house", rooms)
     home = tmp_path / "home"
     submitted = studio(home, "submit", str(tmp_path / "spec.json"), "--draft", "--json")
     project_id = last_json(submitted.stdout)["id"]

@@ -16,8 +16,8 @@ from studio_assets.app import status, submission
 from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec
-from tests.projects import make_project, run
-from tests.studio_fixtures import Studio
+from tests.support.projects import make_project, run
+from tests.support.studio_fixtures import Studio
 
 
 def download(url: str, dest: Path) -> Path:

@@ -15,9 +15,9 @@ from resources.repository import ledger
 from studio_assets.app.samples import room_photo
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import parse_spec
-from tests.fakes import FakeProvider, fake, journal
-from tests.projects import ROOMS, clips, make_project, project, run, video_of
-from tests.studio_fixtures import Studio
+from tests.support.fakes import FakeProvider, fake, journal
+from tests.support.projects import ROOMS, clips, make_project, project, run, video_of
+from tests.support.studio_fixtures import Studio
 
 
 def test_offline_engine_makes_a_playable_video_with_music_and_a_transition(sqlite_studio: Studio):

@@ -34,8 +34,8 @@ from studio_assets.definitions import build_defs, build_webhooks
 from studio_assets.domain.validation import EnhanceSpec
 from studio_assets.runtime.notifications import event_id, notify
 from studio_assets.settings import load_settings
-from tests.studio_fixtures import Studio
-from tests.test_cli import STUDIO
+from tests.pipeline.test_cli import STUDIO
+from tests.support.studio_fixtures import Studio
 
 SECRET = "s3cret"
 LOG = logging.getLogger("tests.webhooks")
@@ -275,16 +275,34 @@ def test_a_rejected_signature_is_not_retried_and_no_url_is_a_no_op(receiver: Rec
     assert WebhookResource().deliver_in_background({"event": "image.failed"}, LOG) is None
 
 
-def test_the_secret_comes_from_the_environment_only_when_set(
+def test_the_secret_and_url_come_from_the_environment_only_when_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    url = {"STUDIO_WEBHOOK_URL": "https://app.example/hooks"}
+    """Dagit shows resource config: the secret and the URL (which may carry a token) are
+    EnvVars there, resolved only inside a run."""
+    url = {"STUDIO_WEBHOOK_URL": "https://app.example/hooks?token=t0k3n"}
     assert build_webhooks(load_settings({})).secret == ""
+    assert build_webhooks(load_settings({})).url == ""
     monkeypatch.setenv("STUDIO_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("STUDIO_WEBHOOK_URL", url["STUDIO_WEBHOOK_URL"])
     hooks = build_webhooks(load_settings({**url, "STUDIO_WEBHOOK_SECRET": SECRET}))
-    assert isinstance(hooks.secret, dg.EnvVar)
+    assert isinstance(hooks.secret, dg.EnvVar) and isinstance(hooks.url, dg.EnvVar)
     with dg.build_resources({"webhooks": hooks}) as resources:
         assert resources.webhooks.secret == SECRET
+        assert resources.webhooks.url == url["STUDIO_WEBHOOK_URL"]
+
+
+def test_the_app_db_url_reaches_the_resource_as_an_env_var(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret_url = "postgresql+psycopg://studio:pa55word@db.internal/studio"
+    monkeypatch.setenv("STUDIO_DATABASE_URL", secret_url)
+    defs = build_defs(
+        load_settings({"STUDIO_HOME": str(tmp_path), "STUDIO_DATABASE_URL": secret_url})
+    )
+    assert isinstance(defs.resources["app_db"].url, dg.EnvVar)
+    embedded = build_defs(load_settings({"STUDIO_HOME": str(tmp_path)}))
+    assert embedded.resources["app_db"].url.startswith("sqlite:///")  # nothing secret in it
 
 
 def test_a_webhook_url_without_a_secret_is_refused_at_start() -> None:
@@ -338,7 +356,7 @@ def test_a_re_delivery_carries_the_same_event_id_and_the_submission(
 
 def test_the_documented_receiver_snippet_verifies_a_real_delivery() -> None:
     """docs/architecture.md's `verify` accepts studio's signature, refuses a stale or forged one."""
-    doc = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
     snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
     scope: dict[str, Any] = {}
     exec(textwrap.dedent(snippet), scope)  # noqa: S102 - our own documentation

@@ -32,7 +32,7 @@ from resources.provider import pricing
 from resources.provider.base import GenerationJob, GenerationResult, Kind, MediaInput
 from resources.provider.fal import FalProvider, RequestFailed
 from resources.provider.fal_http import GuardedSyncClient, split_request_id
-from tests.fal_standin import (
+from tests.support.fal_standin import (
     DETAIL_422,
     FAL_KEY,
     FalStandin,
@@ -380,7 +380,7 @@ def test_submit_answered_too_late_is_ambiguous_and_sent_once(
         provider(submit_timeout_s=1.0).submit(enhance_job(photo))
 
     # Retryable, because a retry only reconciles: the slot is `ambiguous`, never claimed again
-    # (tests/test_faults.py counts that).
+    # (tests/pipeline/test_faults.py counts that).
     assert time.monotonic() - started < 3 and raised.value.retryable
     assert len(standin.posts) == 1 and len(standin.jobs) == 1
     no_key_in(raised.value)

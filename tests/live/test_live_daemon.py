@@ -29,11 +29,11 @@ from psycopg import sql
 
 from studio_assets.app.samples import room_photo
 from studio_assets.cli.serving import descendants
-from tests.dagster_processes import dagster_process, running_webserver
-from tests.fal_standin import FAL_KEY, FalStandin, Media, standin_env
-from tests.peers import PG_ADMIN_DSN, _drop_database
+from tests.support.dagster_processes import dagster_process, running_webserver
+from tests.support.fal_standin import FAL_KEY, FalStandin, Media, standin_env
+from tests.support.peers import PG_ADMIN_DSN, _drop_database
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

@@ -11,7 +11,7 @@ import yaml
 from studio_assets.definitions import build_defs
 from studio_assets.settings import load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_definitions_match_the_contract(tmp_path: Path) -> None:
@@ -45,6 +45,11 @@ def test_the_provider_switches_to_fal_with_a_key(tmp_path: Path) -> None:
     fal = build_defs(load_settings({"STUDIO_HOME": str(tmp_path), "FAL_KEY": "k"}))
     assert type(local.resources["provider"]).__name__ == "LocalProvider"
     assert type(fal.resources["provider"]).__name__ == "FalProvider"
+    # STUDIO_MAX_CONCURRENT_CLIPS is the fan-out's width, whichever provider runs
+    two = {"STUDIO_HOME": str(tmp_path), "STUDIO_MAX_CONCURRENT_CLIPS": "2"}
+    for env in (two, {**two, "FAL_KEY": "k"}):
+        assert build_defs(load_settings(env)).resources["provider"].max_concurrency == 2
+    assert local.resources["provider"].max_concurrency == 3
     # Dagit's kinds say which provider runs the paid steps
     kinds = {
         name: {s.key.to_user_string(): s.kinds for s in defs.resolve_all_asset_specs()}

@@ -1,6 +1,6 @@
 """Real test peers as pytest fixtures: a Postgres database per session and a local S3 server.
 
-Loaded as a plugin (`pytest_plugins = ["tests.peers"]` in tests/conftest.py). Every peer is
+Loaded as a plugin (`pytest_plugins = ["tests.support.peers"]` in tests/conftest.py). Every peer is
 started lazily by the first test that asks for it and always stopped at the end of the session.
 
 - `pg_url`: a fresh, empty database on 127.0.0.1:5432 for the whole session (skipped when

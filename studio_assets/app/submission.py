@@ -8,16 +8,20 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from resources.compile_plan import FRAMES
 from resources.database import AppDatabase
+from resources.engine.photo import framing_for
 from resources.errors import InputRejected
 from resources.keys import upload_key
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
-from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.framing import tiny_photo_warning
+from studio_assets.domain.project_spec import ClipSpec, ProjectSpec
 from studio_assets.domain.rooms import enhancement_prompt, inpaint_prompt
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, check_mask, inspect_image
 from studio_assets.domain.video_plan import estimate
+from studio_assets.runtime.photos import record_photo_warnings
 
 
 def new_id(prefix: str) -> str:
@@ -40,7 +44,7 @@ def stage_input(storage: StorageResource, workspace_id: str, value: str, what: s
     path = Path(value).expanduser()
     if not path.is_file():
         raise InputRejected(f"{what} not found: {value}")
-    inspect_image(path, what)
+    inspect_image(path, f"{what} {path.name}")
     name = "".join(c if c.isalnum() or c in "._-" else "-" for c in path.name).lstrip(".-")
     return storage.put_file(upload_key(workspace_id, new_id("up"), name or "input"), path)
 
@@ -203,7 +207,23 @@ def submit_project(
             rows.add(session, clip_row)
         if not draft:
             rows.queue(session, VideoProject, project_id)
+    # What the run would warn about its photos, known now: a draft shows it before paying.
+    shell = VideoProject(id=project_id, workspace_id=spec.workspace_id)
+    record_photo_warnings(storage, shell, photo_warnings_now(clips, spec.aspect_ratio))
     return project_id
+
+
+def photo_warnings_now(clips: list[ClipSpec], aspect_ratio: str) -> list[str]:
+    """The run's tiny-photo warnings, for the photos given as local files."""
+    frame, warnings = FRAMES[aspect_ratio], []
+    for i, clip in enumerate(clips):
+        if is_uri(clip.image):
+            continue  # checked by the run, when it fetches it
+        facts = inspect_image(Path(clip.image).expanduser())
+        size = (facts.width, facts.height)
+        if warning := tiny_photo_warning(size, frame, framing_for(size, frame)):
+            warnings.append(f"clip {i + 1} ({clip.label}): {warning}")
+    return warnings
 
 
 def _check_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> None:

@@ -273,7 +273,7 @@ def launch(
     with Wiring.guard(existing=True) as wiring:
         run_id = wiring.launch(row_id, url)
         if as_json:
-            emit({"id": row_id, "run_id": run_id}, True)
+            emit(wiring.status(row_id), True)  # the status JSON, with the new run_id
         else:
             typer.echo(run_id)
 

@@ -16,8 +16,9 @@ from studio_assets.domain.wording import plural
 
 __all__ = ["TERMINAL", "emit", "err_console", "fail", "plural", "poller", "progress_bar"]
 
-err_console = Console(stderr=True)
-console = Console()
+# soft_wrap: a path or an id is never broken across lines when stderr is not a terminal
+err_console = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True)
 
 TERMINAL = ("completed", "failed", "canceled")
 
@@ -41,7 +42,7 @@ def _terminal() -> Console:
         copy = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
     except (OSError, ValueError):  # no real descriptor (a test's captured stream)
         return err_console
-    return Console(file=copy, stderr=True)
+    return Console(file=copy, stderr=True, soft_wrap=True)
 
 
 def progress_bar(enabled: bool) -> Progress:
@@ -52,7 +53,7 @@ def progress_bar(enabled: bool) -> Progress:
         TextColumn("{task.percentage:>3.0f}%"),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=_terminal() if enabled else err_console,
+        console=_terminal(),
         disable=not enabled,
         transient=False,
     )
@@ -62,12 +63,21 @@ def poller(progress: Progress, read: Callable[[], dict[str, Any]]) -> Callable[[
     """A callback that refreshes one progress bar from a status JSON."""
     task = progress.add_task("starting…", total=100, status="queued")
 
+    said: list[tuple[str, str]] = []
+
     def poll() -> None:
         status = read()
         percent = status["progress"]
         if isinstance(percent, dict):
             percent = percent["percentage"]
         label = status.get("label") or status.get("error") or ""
+        if progress.disable:  # not a terminal (a log, CI): one line per change of stage
+            if not said or said[-1] != (status["status"], label):
+                said.append((status["status"], label))
+                progress.console.print(
+                    f"{status['status']:<10} {percent or 0:>3}% {label}", highlight=False
+                )
+            return
         progress.update(
             task, completed=percent or 0, description=label[:60], status=status["status"]
         )

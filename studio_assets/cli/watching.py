@@ -18,8 +18,8 @@ HEARTBEAT_STALE_S = 60.0
 
 def draft_note(status: dict[str, Any]) -> str | None:
     """A draft is never picked up: say how to start it instead of waiting forever."""
-    if status["status"] != rows.RowStatus.DRAFT:
-        return None
+    if status["status"] != rows.RowStatus.DRAFT or status.get("run_id"):
+        return None  # a launched draft: its run takes it in a moment
     row_id = status["id"]
     return (
         f"{row_id} is a draft: it was not submitted, so nothing will run it. "
@@ -40,8 +40,8 @@ def queue_note(db: AppDatabase, instance: dg.DagsterInstance, status: dict[str, 
     if daemon_alive(instance):
         return f"queued for {waited:.0f} s; the Dagster daemon is running (the queue is busy)"
     return (
-        f"queued for {waited:.0f} s; is the Dagster daemon running? "
-        "(`studio serve` starts it; `studio run ID` runs the row here instead)"
+        f"queued for {waited:.0f} s; no Dagster daemon is running on this instance, so nothing "
+        f"will take it: `studio serve` starts one, or `studio run {status['id']}` runs it here"
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -63,7 +65,7 @@ def inspect_image(path: Path, what: str = "image") -> ImageFacts:
     except UnidentifiedImageError:
         if _has_image_signature(path):
             raise InputRejected(f"{what} is corrupt: its image data cannot be decoded") from None
-        raise InputRejected(f"{what} is not an image (JPEG, PNG or WebP expected)") from None
+        raise InputRejected(f"{what} is not a JPEG, PNG or WebP image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputRejected(
             f"{what} claims far more pixels than it could hold (a decompression bomb); the "
@@ -160,6 +162,31 @@ def parse_spec(
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            place = (where(loc) if where else ".".join(str(p) for p in loc)) or "spec"
-            problems.append(f"{place}: {err['msg'].removeprefix('Value error, ')}")
+            place = where(loc) if where else spec_place(loc)
+            message = _choice_message(err) or err["msg"].removeprefix("Value error, ")
+            problems.append(f"{place}: {message}" if place else message)
         raise InputRejected("; ".join(problems)) from None
+
+
+def spec_place(loc: tuple[int | str, ...]) -> str:
+    """A field's place as a person counts: `clip 2 room_type` for `("clips", 1, "room_type")`."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int) and parts and parts[-1].endswith("s"):
+            parts[-1] = f"{parts[-1][:-1]} {part + 1}"
+        else:
+            parts.append(str(part))
+    return " ".join(parts)
+
+
+def _choice_message(err: Any) -> str | None:
+    """A value outside a long list of choices: the closest choice, not all of them."""
+    if err.get("type") != "literal_error":
+        return None
+    choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+    if len(choices) <= 8:
+        return None
+    value = str(err.get("input"))
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{value!r} is not one of the {len(choices)} choices{hint} (`studio rooms` lists them)"

@@ -95,7 +95,7 @@ def test_refusals_go_to_stderr_with_a_non_zero_exit(tmp_path: Path) -> None:
     notes.write_text("hello")
     done = studio(tmp_path / "home", "image", "enhance", str(notes), "--json")
     assert done.returncode != 0 and done.stdout == ""
-    assert "not an image" in done.stderr
+    assert "is not a JPEG, PNG or WebP image" in done.stderr
 
     huge = tmp_path / "huge.png"
     Image.new("L", (9000, 8)).save(huge)
@@ -342,9 +342,31 @@ def test_watch_explains_a_draft_and_a_queue_nobody_takes_from(tmp_path: Path) ->
         stderr=subprocess.PIPE,
         text=True,
     )
+    said = ""
     try:
-        said = follow.stderr.readline() if follow.stderr else ""
+        while follow.stderr and "queued for" not in said:  # after the progress line
+            said = follow.stderr.readline()
     finally:
         follow.kill()
         follow.wait()
-    assert "queued for 1" in said and "is the Dagster daemon running?" in said, said
+    assert "queued for 1" in said and "no Dagster daemon is running" in said, said
+    assert f"`studio run {queued['id']}`" in said
+
+
+def test_a_draft_warns_about_a_tiny_photo_before_anyone_pays(tmp_path: Path) -> None:
+    small = room_photo(tmp_path / "tiny.jpg", "kitchen", (320, 240))
+    large = room_photo(tmp_path / "big.jpg", "exterior", (1920, 1080))
+    clips = [
+        {"image": "big.jpg", "room_type": "exterior"},
+        {"image": "tiny.jpg", "room_type": "kitchen"},
+    ]
+    (tmp_path / "spec.json").write_text(json.dumps({"name": "Small house", "clips": clips}))
+    assert small.exists() and large.exists()
+
+    draft = last_json(
+        studio(tmp_path / "home", "submit", str(tmp_path / "spec.json"), "--draft", "--json").stdout
+    )
+
+    assert draft["status"] == "draft"
+    (warning,) = draft["warnings"]
+    assert warning.startswith("clip 2 (kitchen): photo is 320×240 px") and "1920×1080" in warning

@@ -215,7 +215,7 @@ def test_nul_in_a_spec_is_refused_before_any_row(studio: Studio) -> None:
     photo = room_photo(studio.tmp / "k.jpg", "kitchen", (320, 180))
     spec = {"name": "Elm", "clips": [{"image": str(photo), "room_type": "kitchen"}]}
     spec["clips"][0]["room_label"] = "Kitchen\x00"  # type: ignore[index]
-    with pytest.raises(InputRejected, match=r"clips.0.room_label: contains a NUL character"):
+    with pytest.raises(InputRejected, match=r"clip 1 room_label: contains a NUL character"):
         submission.submit_project(studio.db, studio.storage, parse_spec(ProjectSpec, spec))
     with pytest.raises(InputRejected, match="prompt: contains a NUL character"):
         parse_spec(EnhanceSpec, {"image": str(photo), "prompt": "bright\x00"})

@@ -112,12 +112,12 @@ CLIP = {"image": "a.jpg", "room_type": "kitchen"}
         (
             ProjectSpec,
             {"name": "Elm", "clips": [{**CLIP, "room_label": "K\x00"}]},
-            "clips.0.room_label",
+            "clip 1 room_label",
         ),
         (
             ProjectSpec,
             {"name": "Elm", "clips": [CLIP, {**CLIP, "motion_prompt": "\x00"}]},
-            "clips.1.motion_prompt",
+            "clip 2 motion_prompt",
         ),
         (EnhanceSpec, {"image": "a.jpg", "prompt": "bright\x00"}, "prompt"),
         (

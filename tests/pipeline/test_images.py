@@ -101,7 +101,10 @@ def test_an_edit_of_an_edit_is_a_new_version_chained_to_its_parent(studio: Studi
     ("make", "message"),
     [
         (lambda p: p.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 100), "corrupt"),
-        (lambda p: p.write_text("just some notes, not a photo"), "not an image"),
+        (
+            lambda p: p.write_text("just some notes, not a photo"),
+            "is not a JPEG, PNG or WebP image",
+        ),
         (lambda p: Image.new("L", (9000, 10)).save(p, "PNG"), "9000×10 px"),
     ],
 )
@@ -129,7 +132,7 @@ def test_a_bad_image_reaching_the_run_fails_the_row_without_retries(studio: Stud
 
     assert not result.success
     failed = row(studio, image_id)
-    assert failed.status == "failed" and "not an image" in failed.error_message
+    assert failed.status == "failed" and "is not a JPEG, PNG or WebP image" in failed.error_message
     assert failed.result_image_url is None
     attempts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
     assert len(attempts) == 1  # bad input is not retried

@@ -164,7 +164,10 @@ def test_project_rows_are_the_spec_they_stand_for() -> None:
     [
         ({"duration_seconds": 7}, "clip 2 (vc_b) duration_seconds: Input should be 5 or 10"),
         ({"transition_type": "wipe"}, "clip 2 (vc_b) transition_type: Input should be 'cut'"),
-        ({"room_type": "ballroom"}, "clip 2 (vc_b) room_type: Input should be 'living-room'"),
+        (
+            {"room_type": "ballroom"},
+            "clip 2 (vc_b) room_type: 'ballroom' is not one of the 27 choices",
+        ),
         ({"source_image_url": "file:///x/notes.txt"}, "clip 2 (vc_b) source_image_url: "),
     ],
 )

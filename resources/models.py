@@ -65,6 +65,7 @@ class VideoProject(Base, Submittable):
     generate_native_audio: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false()
     )
+    template: Mapped[str | None] = mapped_column(String(40))
     clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     completed_clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     estimated_cost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

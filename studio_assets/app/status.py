@@ -54,6 +54,7 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
         return {
             "id": row.id,
             "name": row.name,
+            "template": row.template,
             "status": row.status,
             "progress": {
                 "completed": row.completed_clip_count,

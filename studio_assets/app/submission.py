@@ -196,6 +196,7 @@ def submit_project(
                 workspace_id=spec.workspace_id,
                 name=spec.name,
                 aspect_ratio=spec.aspect_ratio,
+                template=spec.template,
                 generate_native_audio=spec.generate_native_audio,
                 music_track_id=music_id,
                 music_volume=spec.music.volume if spec.music else 50,

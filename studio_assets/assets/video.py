@@ -116,6 +116,7 @@ def video_clips(
                 "estimated_cost_cents": dg.MetadataValue.int(cost.total_cents),
                 "cost_cents": dg.MetadataValue.int(bought_now(results)),
                 "provider": provider.name,
+                "template": project.row.template or "",
                 "model": model,
                 "photo_warnings": dg.MetadataValue.json(warnings),
                 "clip_table": slot_table(batch, results),

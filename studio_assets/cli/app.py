@@ -18,7 +18,7 @@ from resources.webhooks import refuse_unsigned
 from studio_assets.app import control
 from studio_assets.app.demo import demo_spec
 from studio_assets.app.instance import ensure_dagster_home
-from studio_assets.cli import serving
+from studio_assets.cli import catalog, serving
 from studio_assets.cli.output import (
     TERMINAL,
     emit,
@@ -31,7 +31,7 @@ from studio_assets.cli.output import (
 from studio_assets.cli.watching import draft_note, queue_note
 from studio_assets.cli.wiring import Wiring
 from studio_assets.domain.project_spec import spec_with_paths_from
-from studio_assets.domain.rooms import ROOM_TYPES, STYLES, room_label
+from studio_assets.domain.rooms import ROOM_TYPES, STYLES
 
 app = typer.Typer(
     help="studio: AI media for real-estate listings, on Dagster.",
@@ -174,26 +174,9 @@ def submit(
         emit(wiring.status(row_id), as_json)
 
 
-@app.command("rooms")
-def rooms(as_json: JsonFlag = False) -> None:
-    """List the room types a clip or photo can have."""
-    listing = [{"room_type": r, "label": room_label(r)} for r in ROOM_TYPES]
-    if as_json:
-        emit({"rooms": listing}, True)
-        return
-    for item in listing:
-        typer.echo(f"{item['room_type']:<16} {item['label']}")
-
-
-@app.command("styles")
-def styles(as_json: JsonFlag = False) -> None:
-    """List the enhancement styles (`studio image enhance --style`)."""
-    listing = [{"style": name, "description": text} for name, text in STYLES.items()]
-    if as_json:
-        emit({"styles": listing}, True)
-        return
-    for item in listing:
-        typer.echo(f"{item['style']:<14} {item['description']}")
+app.command("rooms")(catalog.rooms)
+app.command("styles")(catalog.styles)
+app.command("templates")(catalog.templates)
 
 
 @app.command("demo")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from studio_assets.domain.rooms import ROOM_TYPES, room_label
+from studio_assets.domain.templates import apply_template
 from studio_assets.domain.validation import SpecModel
 
 MAX_CLIPS = 20
@@ -88,7 +89,14 @@ class ProjectSpec(SpecModel):
     generate_native_audio: bool = False
     music: MusicSpec | None = None
     auto_sequence: bool = False
+    template: str | None = None
+    """One of `templates.TEMPLATES`: its slots fill what the clips leave out."""
     clips: list[ClipSpec]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_template(cls, data: Any) -> Any:
+        return apply_template(data) if isinstance(data, dict) else data
 
     @field_validator("clips")
     @classmethod

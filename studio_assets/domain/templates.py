@@ -29,7 +29,7 @@ class Slot:
         return self.label or room_label(self.room_type)
 
 
-@dataclass(frozen=True)
+@dataclass
 class PlannedClip:
     """A slot as `video_plan.estimate` sees a clip."""
 

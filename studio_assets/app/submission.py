@@ -77,24 +77,16 @@ def submit_enhance(
     db: AppDatabase, storage: StorageResource, spec: EnhanceSpec, draft: bool = False
 ) -> str:
     """Create an `enhance` row for `spec` and queue it (or leave it `draft`)."""
-    image_url = stage_input(storage, spec.workspace_id, spec.image, "image")
-    image_id = new_id("img")
-    with db.session() as session:
-        rows.add(
-            session,
-            ImageGeneration(
-                id=image_id,
-                workspace_id=spec.workspace_id,
-                kind="enhance",
-                room_type=spec.room_type,
-                style=spec.style,
-                original_image_url=image_url,
-                prompt=enhancement_prompt(spec.room_type, spec.style, spec.prompt),
-            ),
-        )
-        if not draft:
-            rows.queue(session, ImageGeneration, image_id)
-    return image_id
+    return _add_image(
+        db,
+        draft,
+        workspace_id=spec.workspace_id,
+        kind="enhance",
+        room_type=spec.room_type,
+        style=spec.style,
+        original_image_url=stage_input(storage, spec.workspace_id, spec.image, "image"),
+        prompt=enhancement_prompt(spec.room_type, spec.style, spec.prompt),
+    )
 
 
 def submit_inpaint(
@@ -104,24 +96,25 @@ def submit_inpaint(
     image, parent, version = _resolve_parent(db, spec)
     _check_local_pair(image, spec.mask)
     check_uris(storage, spec.workspace_id, {"image": image, "mask": spec.mask})
-    image_url = stage_input(storage, spec.workspace_id, image, "image")
-    mask_url = stage_input(storage, spec.workspace_id, spec.mask, "mask")
+    return _add_image(
+        db,
+        draft,
+        workspace_id=spec.workspace_id,
+        kind="inpaint",
+        mode=spec.mode,
+        original_image_url=stage_input(storage, spec.workspace_id, image, "image"),
+        mask_url=stage_input(storage, spec.workspace_id, spec.mask, "mask"),
+        parent_id=parent,
+        version=version,
+        prompt=inpaint_prompt(spec.mode, spec.prompt),
+    )
+
+
+def _add_image(db: AppDatabase, draft: bool, **columns: object) -> str:
+    """One `image_generation` row, queued unless a draft; its id."""
     image_id = new_id("img")
     with db.session() as session:
-        rows.add(
-            session,
-            ImageGeneration(
-                id=image_id,
-                workspace_id=spec.workspace_id,
-                kind="inpaint",
-                mode=spec.mode,
-                original_image_url=image_url,
-                mask_url=mask_url,
-                parent_id=parent,
-                version=version,
-                prompt=inpaint_prompt(spec.mode, spec.prompt),
-            ),
-        )
+        rows.add(session, ImageGeneration(id=image_id, **columns))
         if not draft:
             rows.queue(session, ImageGeneration, image_id)
     return image_id

@@ -41,6 +41,7 @@ def templates(as_json: JsonFlag = False) -> None:
     """List the video templates: their slots, length and cost with the configured provider."""
     with Wiring.guard(migrate=False) as wiring:
         model = wiring.provider.model_for(Kind.IMAGE_TO_VIDEO)
+        provider = wiring.provider.name
     listing: list[dict[str, Any]] = [
         {
             "name": t.name,
@@ -61,10 +62,12 @@ def templates(as_json: JsonFlag = False) -> None:
         for t in TEMPLATES.values()
     ]
     if as_json:
-        emit({"templates": listing}, True)
+        emit({"provider": provider, "model": model, "templates": listing}, True)
         return
+    typer.echo(f"costs with the {provider} provider ({model})")
     for t in listing:
         typer.echo(
             f"{t['name']:<17} {plural(len(t['slots']), 'slot'):<8} ≈{t['seconds']} s  "
-            f"{t['estimated_cents']} ¢  {', '.join(s['label'] for s in t['slots'])}"
+            f"{t['aspect_ratio'] or 'any':<4} {t['estimated_cents']:>4} ¢  "
+            f"{', '.join(s['label'] for s in t['slots'])}"
         )

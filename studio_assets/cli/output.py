@@ -70,7 +70,7 @@ def poller(progress: Progress, read: Callable[[], dict[str, Any]]) -> Callable[[
         percent = status["progress"]
         if isinstance(percent, dict):
             percent = percent["percentage"]
-        label = status.get("label") or status.get("error") or ""
+        label = status.get("label") or status.get("error") or "Starting…"
         if progress.disable:  # not a terminal (a log, CI): one line per change of stage
             if not said or said[-1] != (status["status"], label):
                 said.append((status["status"], label))

@@ -8,6 +8,7 @@ refuses a spec whose photo count is not the template's slot count, naming the sl
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,8 +116,10 @@ def template_named(name: str) -> Template:
     try:
         return TEMPLATES[name]
     except KeyError:
+        close = difflib.get_close_matches(name, TEMPLATES, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ValueError(
-            f"unknown template {name!r}; the templates are {', '.join(TEMPLATES)}"
+            f"unknown template {name!r}{hint} (the templates are {', '.join(TEMPLATES)})"
         ) from None
 
 

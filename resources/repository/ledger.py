@@ -243,6 +243,20 @@ def expire_submitting(session: Session, slot: Slot, row_id: str) -> bool:
     )
 
 
+def end_leases(session: Session, owner: str) -> int:
+    """`owner` (a run) is known to be dead: its leases end now, so the next run settles its
+    `submitting` slots at once (`expire_submitting`) instead of waiting the lease out."""
+    ended = 0
+    for slot in (CLIP, TRANSITION, IMAGE):
+        result = session.execute(
+            update(slot.model)
+            .where(slot.col("lease_owner") == owner, slot.col("lease_expires") > now())
+            .values(**{slot.lease_expires: now()})
+        )
+        ended += int(result.rowcount)  # type: ignore[attr-defined]
+    return ended
+
+
 def reconciled(session: Session, slot: Slot, row_id: str, request_id: str | None) -> bool:
     """An ambiguous slot resolved: its request id found (`submitted`), or proof that nothing
     was accepted (`pending`, so it is bought now, once)."""

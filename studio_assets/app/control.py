@@ -82,6 +82,7 @@ def settle_orphan(
     dagster.report_run_failed(run, message=message)
     with db.session() as session:
         rows.fail(session, rows.model_for(kind), row_id, message, run_id=run_id)
+        ledger.end_leases(session, run_id)  # its slots are settled by the next run at once
     LOG.warning(f"{row_id}: {message}")
     return message
 

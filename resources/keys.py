@@ -32,6 +32,11 @@ def video_key(workspace_id: str, project_id: str, name: str) -> str:
     return check_key(f"workspaces/{workspace_id}/videos/{project_id}/{name}")
 
 
+def image_project_key(workspace_id: str, project_id: str, name: str) -> str:
+    """Key of a file that belongs to a whole image project (its stored ZIP)."""
+    return check_key(f"workspaces/{workspace_id}/image-projects/{project_id}/{name}")
+
+
 def upload_key(workspace_id: str, upload_id: str, name: str) -> str:
     """Key of an input the CLI uploaded on the app's behalf (photos, masks, music)."""
     return check_key(f"workspaces/{workspace_id}/uploads/{upload_id}/{name}")

@@ -109,9 +109,32 @@ class VideoClip(Base, Timestamps):
     transition_error: Mapped[str | None] = mapped_column(Text)
 
 
+class ImageProject(Base, Submittable):
+    """A listing's photos enhanced together in one style; its status follows its photos
+    (`resources.repository.image_projects.follow`). `run_id` stays empty: each photo has its own
+    run."""
+
+    __tablename__ = "image_project"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    style: Mapped[str] = mapped_column(String(32))
+    image_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    completed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    estimated_cost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    actual_cost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    zip_url: Mapped[str | None] = mapped_column(Text)
+
+
 class ImageGeneration(Base, Submittable):
     __tablename__ = "image_generation"
-    __table_args__ = (Index("ix_image_generation_queue", "status", "queued_at", "id"),)
+    __table_args__ = (
+        Index("ix_image_generation_queue", "status", "queued_at", "id"),
+        Index("ix_image_generation_project", "image_project_id", "project_order", "version"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(64))
@@ -134,3 +157,6 @@ class ImageGeneration(Base, Submittable):
         String(16), default="pending", server_default="pending"
     )
     cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A photo of an image project (and every edit of it): the project and the photo's place.
+    image_project_id: Mapped[str | None] = mapped_column(ForeignKey("image_project.id"))
+    project_order: Mapped[int | None] = mapped_column(Integer)

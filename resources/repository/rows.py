@@ -1,4 +1,5 @@
-"""Lifecycle of the rows the app submits: video projects and image generations.
+"""Lifecycle of the rows the app submits: video projects and image generations (an image
+project's status follows its photos: `image_projects`).
 
 Every status change is one UPDATE guarded by the states it may come from, so two writers that
 race (a run and the run-status sensor, two runs launched by mistake) cannot lose an update.
@@ -19,43 +20,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from resources.errors import NotFound, StudioError
-from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
+from resources.models import ImageGeneration, ImageProject, MusicTrack, VideoClip, VideoProject
+from resources.repository import image_projects
 from resources.repository.ledger import now
+from resources.repository.statuses import LAUNCHABLE as LAUNCHABLE
+from resources.repository.statuses import RETRYABLE as RETRYABLE
+from resources.repository.statuses import TERMINAL as TERMINAL
+from resources.repository.statuses import WAITING as WAITING
+from resources.repository.statuses import RowStatus as RowStatus
 
-Row = type[VideoProject] | type[ImageGeneration]
-
-
-class RowStatus(StrEnum):
-    """`video_project.status` and `image_generation.status` (DESIGN.md §4)."""
-
-    DRAFT = "draft"
-    QUEUED = "queued"
-    PROCESSING = "processing"  # an image's run
-    GENERATING = "generating"  # a project's clips and transitions
-    COMPILING = "compiling"  # a project's final video
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELED = "canceled"
+Row = type[VideoProject] | type[ImageGeneration] | type[ImageProject]
 
 
-LAUNCHABLE = (RowStatus.DRAFT, RowStatus.QUEUED, RowStatus.FAILED, RowStatus.CANCELED)
-TERMINAL = (RowStatus.COMPLETED, RowStatus.FAILED, RowStatus.CANCELED)
-RETRYABLE = (RowStatus.FAILED, RowStatus.CANCELED)
-WAITING = (RowStatus.DRAFT, RowStatus.QUEUED)
-
-
-MODELS: dict[str, Row] = {"video": VideoProject, "image": ImageGeneration}
+MODELS: dict[str, Row] = {
+    "video": VideoProject,
+    "image": ImageGeneration,
+    "image_project": ImageProject,
+}
+LABELS = {VideoProject: "video project", ImageGeneration: "image", ImageProject: "image project"}
 
 
 def model_for(table: str) -> Row:
-    """The row model of a table kind (`video`, `image`); anything else is refused."""
+    """The row model of a table kind (`video`, `image`, `image_project`); anything else is
+    refused."""
     try:
         return MODELS[table]
     except KeyError:
@@ -65,18 +58,29 @@ def model_for(table: str) -> Row:
 def get(session: Session, model: Row, row_id: str) -> Any:
     row = session.get(model, row_id)
     if row is None:
-        label = "video project" if model is VideoProject else "image"
-        raise NotFound(f"{label} {row_id!r} not found")
+        raise NotFound(f"{LABELS[model]} {row_id!r} not found")
     return row
 
 
 def find_kind(session: Session, row_id: str) -> str:
-    """`video` or `image`, for commands that take any id."""
-    if session.get(VideoProject, row_id) is not None:
-        return "video"
-    if session.get(ImageGeneration, row_id) is not None:
-        return "image"
-    raise NotFound(f"no video project or image with id {row_id!r}")
+    """`video`, `image` or `image_project`, for commands that take any id."""
+    for table, model in MODELS.items():
+        if session.get(model, row_id) is not None:
+            return table
+    raise NotFound(f"no video project, image or image project with id {row_id!r}")
+
+
+def _moved(session: Session, model: Row, row_id: str, result: Any) -> bool:
+    """Whether an UPDATE moved the row; a photo of an image project that moved moves its
+    project too (`image_projects.follow`, in the same transaction)."""
+    moved = bool(result.rowcount)
+    if moved and model is ImageGeneration:
+        project_id = session.scalar(
+            select(ImageGeneration.image_project_id).where(ImageGeneration.id == row_id)
+        )
+        if project_id:
+            image_projects.follow(session, project_id)
+    return moved
 
 
 def clips(session: Session, project_id: str) -> list[VideoClip]:
@@ -104,7 +108,7 @@ def queue(session: Session, model: Row, row_id: str) -> int:
             label="Waiting for a worker…",
         )
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not _moved(session, model, row_id, result):
         row = get(session, model, row_id)
         raise StudioError(f"{row_id} is {row.status}; only {', '.join(LAUNCHABLE)} can be queued")
     return int(get(session, model, row_id).submission)
@@ -145,9 +149,10 @@ def start(
     if not redo:
         query = query.where(model.status != RowStatus.COMPLETED)
     result = session.execute(query.values(status=status, run_id=run_id, error_message=None))
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not _moved(session, model, row_id, result):
         get(session, model, row_id)  # NotFound when there is no such row
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        return False
+    return True
 
 
 def set_status(
@@ -162,7 +167,7 @@ def set_status(
     if from_states is not None:
         query = query.where(model.status.in_(from_states))
     result = session.execute(query.values(status=status, **values))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _moved(session, model, row_id, result)
 
 
 def progress(
@@ -190,7 +195,7 @@ def fail(
             label=message[:500],
         )
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _moved(session, model, row_id, result)
 
 
 def cancel(session: Session, model: Row, row_id: str) -> bool:
@@ -199,7 +204,7 @@ def cancel(session: Session, model: Row, row_id: str) -> bool:
         .where(model.id == row_id, model.status.not_in(TERMINAL))
         .values(status=RowStatus.CANCELED, step="canceled", label="Canceled")
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _moved(session, model, row_id, result)
 
 
 def claim_notification(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import mimetypes
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import dagster as dg
@@ -44,6 +46,11 @@ class StorageResource(dg.ConfigurableResource, ABC):
     @abstractmethod
     def download(self, uri: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
         """Copy the object at one of this storage's URIs to `dest`."""
+
+    @abstractmethod
+    def open_stream(self, uri: str) -> AbstractContextManager[BinaryIO]:
+        """One of this storage's objects, opened for reading in chunks (never loaded whole);
+        NotFound if it is not there."""
 
     @abstractmethod
     def key_of(self, uri: str) -> str:

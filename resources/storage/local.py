@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from resources.errors import InputRejected, NotFound
@@ -71,11 +72,18 @@ class LocalStorage(StorageResource):
         size = source.stat().st_size
         if size > max_bytes:
             raise InputRejected(f"{source.name} is {size} bytes, over the {max_bytes}-byte limit")
-        # O_NOFOLLOW: a symlink swapped in after the check is not followed either.
-        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as src, dest.open("wb") as out:
+        with self.open_stream(uri) as src, dest.open("wb") as out:
             shutil.copyfileobj(src, out)
         return dest
+
+    def open_stream(self, uri: str) -> BinaryIO:
+        _, source = self._checked(uri)
+        try:
+            # O_NOFOLLOW: a symlink swapped in after the check is not followed either.
+            fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            raise NotFound(f"file not found: {source}") from None
+        return os.fdopen(fd, "rb")
 
     def exists(self, uri: str) -> bool:
         return uri.startswith("file://") and path_of(uri).is_file()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, closing
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import boto3
@@ -105,6 +106,13 @@ class S3Storage(StorageResource):
             raise InputRejected(f"{uri} is {size} bytes, over the {max_bytes}-byte limit")
         self.client.download_file(bucket, key, str(dest), Config=TRANSFER)
         return dest
+
+    def open_stream(self, uri: str) -> AbstractContextManager[BinaryIO]:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(self.key_of(uri)))
+        except ClientError as exc:
+            raise NotFound(f"object not found: {uri}") from exc
+        return closing(body["Body"])
 
     def exists(self, uri: str) -> bool:
         if not uri.startswith("s3://"):

@@ -8,9 +8,11 @@ import dagster as dg
 
 from resources.database import AppDatabase
 from resources.errors import StudioError
+from resources.models import ImageGeneration, ImageProject
 from resources.provider.base import ProviderResource
 from resources.repository import ledger, rows
 from resources.webhooks import WebhookResource
+from studio_assets.app.image_projects import photo_ids
 from studio_assets.runtime.notifications import notify
 from studio_assets.runtime.run_owner import owner_gone
 
@@ -28,9 +30,18 @@ def cancel(
     the `canceled` webhook (once, whoever else sees the canceled run).
 
     Returns the canceled request ids. Finished clips stay finished, so a retry reuses them.
+    An image project cancels each of its photos that has not ended (its own webhook goes out
+    with the last one).
     """
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
+        row = rows.get(session, rows.model_for(kind), row_id)
+    if kind == "image_project":
+        photos = photo_ids(db, row_id, (*rows.WAITING, rows.RowStatus.PROCESSING))
+        if not photos:
+            raise StudioError(f"{row_id} is {row.status}; none of its photos is queued or running")
+        return [rid for photo in photos for rid in cancel(db, provider, instance, photo, webhooks)]
+    with db.session() as session:
         row = rows.get(session, rows.model_for(kind), row_id)
         # First the row: the run's generations see it and stop buying, even if the run
         # itself cannot be reached (and Dagster retries a step that termination interrupted).
@@ -50,7 +61,8 @@ def cancel(
 
 
 def retry(db: AppDatabase, row_id: str) -> int:
-    """Queue a failed or canceled row again (a new submission); finished work is reused."""
+    """Queue a failed or canceled row again (a new submission); finished work is reused. An
+    image project queues its failed and canceled photos; its finished photos stay."""
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
         row = rows.get(session, rows.model_for(kind), row_id)
@@ -58,7 +70,13 @@ def retry(db: AppDatabase, row_id: str) -> int:
             raise StudioError(
                 f"{row_id} is {row.status}; only failed or canceled ones can be retried"
             )
-        return rows.queue(session, rows.model_for(kind), row_id)
+        if kind != "image_project":
+            return rows.queue(session, rows.model_for(kind), row_id)
+    for photo in photo_ids(db, row_id, rows.RETRYABLE):
+        with db.session() as session:
+            rows.queue(session, ImageGeneration, photo)
+    with db.session() as session:
+        return int(rows.get(session, ImageProject, row_id).submission)
 
 
 def settle_orphan(
@@ -67,9 +85,16 @@ def settle_orphan(
     """End a row whose in-process run lost its process (`studio run` killed): the run is
     reported failed and the row `failed` with why, so `studio retry` or `studio run` resumes
     it (finished and in-flight generations are reused). Returns the reason, or None when the
-    row is not in that state. `instance` is only opened for a row that is running."""
+    row is not in that state. `instance` is only opened for a row that is running. An image
+    project settles each of its running photos."""
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
+        row = rows.get(session, rows.model_for(kind), row_id)
+    if kind == "image_project":
+        running = photo_ids(db, row_id, (rows.RowStatus.PROCESSING,))
+        reasons = [settle_orphan(db, instance, photo) for photo in running]
+        return next((reason for reason in reasons if reason), None)
+    with db.session() as session:
         row = rows.get(session, rows.model_for(kind), row_id)
         if row.status in rows.TERMINAL or row.status in rows.WAITING or not row.run_id:
             return None

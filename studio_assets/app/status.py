@@ -8,6 +8,7 @@ from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
+from studio_assets.app.image_projects import image_project_status
 from studio_assets.runtime.photos import photo_warnings
 
 
@@ -38,6 +39,7 @@ def image_status(db: AppDatabase, storage: StorageResource, image_id: str) -> di
             "cost_cents": row.cost_cents,
             "version": row.version,
             "parent_id": row.parent_id,
+            "image_project_id": row.image_project_id,
         }
 
 
@@ -72,9 +74,11 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
 
 
 def status_of(db: AppDatabase, storage: StorageResource, row_id: str) -> dict[str, Any]:
-    """The status JSON of a video project or an image, whichever `row_id` is."""
+    """The status JSON of a video project, an image or an image project, whichever `row_id` is."""
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
     if kind == "video":
         return video_status(db, storage, row_id)
+    if kind == "image_project":
+        return image_project_status(db, storage, row_id)
     return image_status(db, storage, row_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 from resources.compile_plan import FRAMES
 from resources.database import AppDatabase
@@ -41,10 +42,20 @@ def stage_input(storage: StorageResource, workspace_id: str, value: str, what: s
     """
     if is_uri(value):
         return checked_uri(storage, workspace_id, value, what)
+    return upload(storage, workspace_id, local_image(value, what))
+
+
+def local_image(value: str, what: str) -> Path:
+    """A local photo or mask that exists and decodes as a sane image."""
     path = Path(value).expanduser()
     if not path.is_file():
         raise InputRejected(f"{what} not found: {value}")
     inspect_image(path, f"{what} {path.name}")
+    return path
+
+
+def upload(storage: StorageResource, workspace_id: str, path: Path) -> str:
+    """Store a checked local input under the workspace's uploads, keeping its (plain) name."""
     name = "".join(c if c.isalnum() or c in "._-" else "-" for c in path.name).lstrip(".-")
     return storage.put_file(upload_key(workspace_id, new_id("up"), name or "input"), path)
 
@@ -93,7 +104,7 @@ def submit_inpaint(
     db: AppDatabase, storage: StorageResource, spec: InpaintSpec, draft: bool = False
 ) -> str:
     """Create an `inpaint` row: a new version of the photo (or of an earlier generation)."""
-    image, parent, version = _resolve_parent(db, spec)
+    image, parent, version, project = _resolve_parent(db, spec)
     _check_local_pair(image, spec.mask)
     check_uris(storage, spec.workspace_id, {"image": image, "mask": spec.mask})
     return _add_image(
@@ -107,6 +118,7 @@ def submit_inpaint(
         parent_id=parent,
         version=version,
         prompt=inpaint_prompt(spec.mode, spec.prompt),
+        **project,
     )
 
 
@@ -120,16 +132,24 @@ def _add_image(db: AppDatabase, draft: bool, **columns: object) -> str:
     return image_id
 
 
-def _resolve_parent(db: AppDatabase, spec: InpaintSpec) -> tuple[str, str | None, int]:
-    """Editing an earlier generation (by id) chains a version onto it instead of overwriting."""
+def _resolve_parent(
+    db: AppDatabase, spec: InpaintSpec
+) -> tuple[str, str | None, int, dict[str, Any]]:
+    """Editing an earlier generation (by id) chains a version onto it instead of overwriting;
+    an edit of an image project's photo belongs to the project, at the photo's place.
+    The image, the parent id, the version and the project columns."""
     parent_id = spec.parent_id or (spec.image if spec.image.startswith("img_") else None)
     if parent_id is None:
-        return spec.image, None, 1
+        return spec.image, None, 1, {}
     with db.session() as session:
         parent = rows.get(session, ImageGeneration, parent_id)
         source = parent.result_image_url or parent.original_image_url
         image = spec.image if spec.image != parent_id else source
-        return image, parent.id, parent.version + 1
+        project = {
+            "image_project_id": parent.image_project_id,
+            "project_order": parent.project_order,
+        }
+        return image, parent.id, parent.version + 1, project
 
 
 def submit_project(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ from studio_assets.app import control
 from studio_assets.app.demo import demo_spec
 from studio_assets.app.instance import ensure_dagster_home
 from studio_assets.cli import catalog, serving
+from studio_assets.cli.images import images_app
 from studio_assets.cli.output import (
     TERMINAL,
     emit,
@@ -29,8 +29,7 @@ from studio_assets.cli.output import (
     progress_bar,
 )
 from studio_assets.cli.watching import draft_note, queue_note
-from studio_assets.cli.wiring import Wiring
-from studio_assets.domain.project_spec import spec_with_paths_from
+from studio_assets.cli.wiring import Wiring, read_spec
 from studio_assets.domain.rooms import ROOM_TYPES, STYLES
 
 app = typer.Typer(
@@ -42,6 +41,7 @@ app = typer.Typer(
 image_app = typer.Typer(help="Enhance or inpaint photos.", no_args_is_help=True)
 db_app = typer.Typer(help="The app database.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
+app.add_typer(images_app, name="images")
 app.add_typer(db_app, name="db")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
@@ -142,8 +142,9 @@ def submit(
     spec_path: Annotated[
         Path,
         typer.Argument(
-            help="Spec JSON: a video project (`clips`), or one enhancement (`image`) or "
-            "inpainting (`image` + `mask`); relative paths are read from the spec's folder"
+            help="Spec JSON: a video project (`clips`), an image project (`photos`), or one "
+            "enhancement (`image`) or inpainting (`image` + `mask`); relative paths are read "
+            "from the spec's folder"
         ),
     ],
     draft: Annotated[
@@ -153,19 +154,15 @@ def submit(
 ) -> None:
     """Validate a spec, write its rows and queue it for the sensor.
 
-    The spec is a video project (`clips`), one enhancement (`image`) or one inpainting
-    (`image` + `mask`); relative paths in it are read from the spec file's folder. Room types:
-    `studio rooms`.
+    The spec is a video project (`clips`), an image project (`photos`), one enhancement
+    (`image`) or one inpainting (`image` + `mask`); relative paths in it are read from the spec
+    file's folder. Room types: `studio rooms`.
     """
     with Wiring.guard() as wiring:
-        try:
-            data = json.loads(spec_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            fail(f"cannot read {spec_path}: {exc}")
-        if not isinstance(data, dict):
-            fail(f"{spec_path} must hold one JSON object")
-        data = spec_with_paths_from(data, spec_path.resolve().parent)
-        if "clips" not in data and "mask" in data:
+        data = read_spec(spec_path)
+        if "photos" in data and "clips" not in data:
+            row_id = wiring.submit_image_project(data, draft=draft)
+        elif "clips" not in data and "mask" in data:
             row_id = wiring.submit_inpaint(data, draft=draft)
         elif "clips" not in data and "image" in data:
             row_id = wiring.submit_enhance(data, draft=draft)
@@ -204,7 +201,7 @@ def demo(as_json: JsonFlag = False) -> None:
 
 @app.command("run")
 def run(
-    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    row_id: Annotated[str, typer.Argument(help="Video project, image or image project id")],
     force: Annotated[bool, typer.Option("--force", help="Buy finished work again")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -219,7 +216,7 @@ def run(
 
 @app.command("status")
 def status(
-    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    row_id: Annotated[str, typer.Argument(help="Video project, image or image project id")],
     watch: Annotated[bool, typer.Option("--watch", help="Follow until it ends")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -246,24 +243,25 @@ def status(
 
 @app.command("launch")
 def launch(
-    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    row_id: Annotated[str, typer.Argument(help="Video project, image or image project id")],
     url: Annotated[str, typer.Option("--url", help="Dagster webserver")] = (
         "http://127.0.0.1:3000"
     ),
     as_json: JsonFlag = False,
 ) -> None:
-    """Launch the row's job over Dagster's GraphQL API (add partition + launchRun)."""
+    """Launch the row's job over Dagster's GraphQL API (add partition + launchRun); an image
+    project launches one run per photo not yet done. Prints the run ids."""
     with Wiring.guard(existing=True) as wiring:
-        run_id = wiring.launch(row_id, url)
+        run_ids = wiring.launch(row_id, url)
         if as_json:
             emit(wiring.status(row_id), True)  # the status JSON, with the new run_id
         else:
-            typer.echo(run_id)
+            typer.echo("\n".join(run_ids))
 
 
 @app.command("cancel")
 def cancel(
-    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    row_id: Annotated[str, typer.Argument(help="Video project, image or image project id")],
     as_json: JsonFlag = False,
 ) -> None:
     """Stop the run, cancel in-flight provider requests and mark it canceled."""
@@ -278,7 +276,7 @@ def cancel(
 
 @app.command("retry")
 def retry(
-    row_id: Annotated[str, typer.Argument(help="Video project or image id")],
+    row_id: Annotated[str, typer.Argument(help="Video project, image or image project id")],
     wait: Annotated[bool, typer.Option("--wait", help="Run it now, in this process")] = (False),
     as_json: JsonFlag = False,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,14 +19,21 @@ from resources.provider.base import Kind, ProviderResource
 from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets.app import control, launching, submission
+from studio_assets.app import control, image_projects, launching, submission
 from studio_assets.app import status as status_json
 from studio_assets.app.instance import PROJECT_ROOT, local_instance
 from studio_assets.app.running import launch_tags, product_for, run_in_process
 from studio_assets.cli.output import fail
-from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.image_project_spec import ImageProjectSpec
+from studio_assets.domain.project_spec import ProjectSpec, spec_with_paths_from
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
+from studio_assets.products import product
 from studio_assets.settings import Settings, database_file, load_settings
+
+# An image project's photos that `studio run` / `studio launch` take (a canceled one needs
+# `studio retry` first, as a canceled image does).
+RUNNABLE_PHOTO = (rows.RowStatus.DRAFT, rows.RowStatus.QUEUED, rows.RowStatus.FAILED)
+LAUNCHABLE_PHOTO = RUNNABLE_PHOTO
 
 
 @dataclass
@@ -112,8 +120,22 @@ class Wiring:
         model = self.provider.model_for(Kind.IMAGE_TO_VIDEO)
         return submission.submit_project(self.db, self.storage, spec, draft=draft, model=model)
 
-    def launch(self, row_id: str, url: str) -> str:
-        """GraphQL launch; the row must be launchable and records the run id."""
+    def submit_image_project(self, data: dict[str, Any], draft: bool = False) -> str:
+        """The project's photos, with the estimate of the image model that will run them."""
+        spec = parse_spec(ImageProjectSpec, data)
+        model = self.provider.model_for(Kind.IMAGE_EDIT)
+        return image_projects.submit_image_project(
+            self.db, self.storage, spec, draft=draft, model=model
+        )
+
+    def launch(self, row_id: str, url: str) -> list[str]:
+        """GraphQL launch of the row (an image project: of each photo not yet done); the run
+        ids. Each row must be launchable and records its run id."""
+        if self._is_image_project(row_id):
+            photos = image_projects.photo_ids(self.db, row_id, LAUNCHABLE_PHOTO)
+            if not photos:
+                raise StudioError(f"{row_id} has no photo left to launch")
+            return [run_id for photo in photos for run_id in self.launch(photo, url)]
         made = product_for(self.db, row_id)
         with self.db.session() as session:
             row = rows.get(session, made.model, row_id)
@@ -126,9 +148,11 @@ class Wiring:
         )
         with self.db.session() as session:
             rows.set_status(session, made.model, row_id, row.status, run_id=run_id)
-        return run_id
+        return [run_id]
 
     def force_config(self, row_id: str) -> dict[str, Any]:
+        if self._is_image_project(row_id):
+            return product("enhance").force_config()
         return product_for(self.db, row_id).force_config()
 
     def run(
@@ -136,8 +160,36 @@ class Wiring:
         row_id: str,
         run_config: dict[str, Any] | None = None,
         on_poll: Callable[[], None] | None = None,
-    ) -> dg.ExecuteInProcessResult:
-        return run_in_process(self.defs, self.instance, self.db, row_id, run_config, on_poll)
+    ) -> list[dg.ExecuteInProcessResult]:
+        """Run the row's job here; an image project runs each photo not yet done, one after
+        another (all of them with `--force`), and goes on past a photo that fails."""
+        if not self._is_image_project(row_id):
+            return [run_in_process(self.defs, self.instance, self.db, row_id, run_config, on_poll)]
+        photos = image_projects.photo_ids(self.db, row_id, None if run_config else RUNNABLE_PHOTO)
+        if not photos:
+            raise StudioError(
+                f"{row_id} has no photo left to run: `studio retry {row_id}` queues its "
+                "canceled ones, `--force` buys them all again"
+            )
+        return [
+            run_in_process(self.defs, self.instance, self.db, photo, run_config, on_poll)
+            for photo in photos
+        ]
+
+    def _is_image_project(self, row_id: str) -> bool:
+        with self.db.session() as session:
+            return rows.find_kind(session, row_id) == "image_project"
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """A spec file's JSON object, its relative paths made absolute against its folder."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StudioError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise StudioError(f"{path} must hold one JSON object")
+    return spec_with_paths_from(data, path.resolve().parent)
 
 
 def check_database_exists(settings: Settings) -> None:

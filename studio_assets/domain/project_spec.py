@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from studio_assets.domain.rooms import ROOM_TYPES, room_label
 from studio_assets.domain.templates import apply_template
@@ -59,23 +59,27 @@ class MusicSpec(SpecModel):
         return self
 
 
+def _image_like(value: str) -> str:
+    """A local path must name a JPEG, PNG or WebP file; a URL is checked when it is read."""
+    if "://" in value and not value.startswith("file://"):
+        return value
+    if not value.lower().endswith(IMAGE_SUFFIXES):
+        raise ValueError(f"{value!r} is not a JPEG, PNG or WebP file")
+    return value
+
+
+ImageRef = Annotated[str, Field(min_length=1), AfterValidator(_image_like)]
+"""A photo: a local path (uploaded at submit) or a URL."""
+
+
 class ClipSpec(SpecModel):
-    image: str = Field(min_length=1)
-    end_image: str | None = None
+    image: ImageRef
+    end_image: ImageRef | None = None
     room_type: Literal[ROOM_TYPES]  # type: ignore[valid-type]
     room_label: str | None = Field(default=None, max_length=80)
     motion_prompt: str | None = Field(default=None, max_length=2000)
     transition: Literal["cut", "seamless"] = "cut"
     duration: Literal[5, 10] = 5
-
-    @field_validator("image", "end_image")
-    @classmethod
-    def _image_like(cls, value: str | None) -> str | None:
-        if value is None or "://" in value and not value.startswith("file://"):
-            return value
-        if not value.lower().endswith(IMAGE_SUFFIXES):
-            raise ValueError(f"{value!r} is not a JPEG, PNG or WebP file")
-        return value
 
     @property
     def label(self) -> str:

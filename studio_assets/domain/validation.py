@@ -8,10 +8,10 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from PIL import Image, UnidentifiedImageError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from resources.engine.photo import upright_size
 from resources.errors import InputRejected
@@ -20,6 +20,7 @@ from studio_assets.domain.rooms import ROOM_TYPES, STYLES
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_SIDE_PX = 8192
 MAX_PROMPT_CHARS = 2000
+MAX_PROBLEMS = 8  # a spec's problems listed in one message; the rest are counted
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 # Pillow refuses (DecompressionBombError) only far above our limit; the side check comes first.
@@ -114,21 +115,24 @@ class SpecModel(BaseModel):
         return value
 
 
+def _known_style(value: str) -> str:
+    if value not in STYLES:
+        raise ValueError(f"unknown style {value!r}; choose one of {', '.join(STYLES)}")
+    return value
+
+
+Style = Annotated[str, AfterValidator(_known_style)]
+"""One of `rooms.STYLES`."""
+
+
 class EnhanceSpec(SpecModel):
     """An enhancement request as the app (or `studio image enhance`) submits it."""
 
     workspace_id: str = Field(default="ws_default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     image: str = Field(min_length=1)
     room_type: Literal[ROOM_TYPES] = "other"  # type: ignore[valid-type]
-    style: str = "natural"
+    style: Style = "natural"
     prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
-
-    @field_validator("style")
-    @classmethod
-    def _known_style(cls, value: str) -> str:
-        if value not in STYLES:
-            raise ValueError(f"unknown style {value!r}; choose one of {', '.join(STYLES)}")
-        return value
 
 
 class InpaintSpec(SpecModel):
@@ -165,6 +169,9 @@ def parse_spec(
             place = where(loc) if where else spec_place(loc)
             message = _choice_message(err) or err["msg"].removeprefix("Value error, ")
             problems.append(f"{place}: {message}" if place else message)
+        if len(problems) > MAX_PROBLEMS:
+            more = len(problems) - MAX_PROBLEMS
+            problems = [*problems[:MAX_PROBLEMS], f"and {more} more problem{'s' * (more > 1)}"]
         raise InputRejected("; ".join(problems)) from None
 
 

@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+from sqlalchemy.orm import Session
 
 from resources.database import AppDatabase
-from resources.models import ImageGeneration, VideoProject
-from resources.repository import rows
+from resources.models import ImageGeneration, ImageProject, VideoProject
+from resources.repository import image_projects, rows
 from resources.webhooks import Log, WebhookResource
 from studio_assets.products import EVENTS_BY_TABLE
+
+EVENTS = {**EVENTS_BY_TABLE, "image_project": "image_project"}
 
 
 def _iso(moment: datetime | None) -> str:
@@ -28,9 +31,12 @@ def event_id(row_id: str, event: str, submission: int) -> str:
     return f"evt_{digest}"
 
 
-def payload_for(row: VideoProject | ImageGeneration, kind: str) -> dict[str, Any]:
-    """The event body: `video.completed`, `image.failed`, …; URLs are storage URIs, cost cents."""
-    event = f"{EVENTS_BY_TABLE[kind]}.{row.status}"
+def payload_for(
+    session: Session, row: VideoProject | ImageGeneration | ImageProject, kind: str
+) -> dict[str, Any]:
+    """The event body: `video.completed`, `image.failed`, `image_project.completed`, …; URLs
+    are storage URIs, cost cents."""
+    event = f"{EVENTS[kind]}.{row.status}"
     payload: dict[str, Any] = {
         "event_id": event_id(row.id, event, row.submission),
         "event": event,
@@ -47,6 +53,23 @@ def payload_for(row: VideoProject | ImageGeneration, kind: str) -> dict[str, Any
             "duration_seconds": row.duration_seconds,
             "cost": row.actual_cost,
         }
+    elif isinstance(row, ImageProject):
+        latest = image_projects.latest_completed(session, row.id)
+        payload |= {
+            "image_count": row.image_count,
+            "completed_count": row.completed_count,
+            "failed_count": row.failed_count,
+            "cost": row.actual_cost,
+            "images": [
+                {
+                    "id": photo.id,
+                    "order": order + 1,
+                    "status": photo.status,
+                    "result_image_url": latest[order].result_image_url if order in latest else None,
+                }
+                for order, photo in enumerate(image_projects.photos(session, row.id))
+            ],
+        }
     else:
         payload |= {
             "result_image_url": row.result_image_url,
@@ -54,6 +77,17 @@ def payload_for(row: VideoProject | ImageGeneration, kind: str) -> dict[str, Any
             "cost": row.cost_cents,
         }
     return payload
+
+
+def _event_owner(session: Session, kind: str, row_id: str) -> tuple[str, str]:
+    """Whose event a row's transition is: a photo of an image project speaks through its
+    project (one event when the project ends); an edit, like any image, for itself."""
+    if kind != "image":
+        return kind, row_id
+    photo = rows.get(session, ImageGeneration, row_id)
+    if photo.image_project_id and photo.parent_id is None:
+        return "image_project", photo.image_project_id
+    return kind, row_id
 
 
 def notify(
@@ -71,15 +105,16 @@ def notify(
     if not webhooks.enabled:
         return False
     try:
-        model = rows.model_for(kind)
         with db.session() as session:
+            kind, row_id = _event_owner(session, kind, row_id)
+            model = rows.model_for(kind)
             row = rows.get(session, model, row_id)
             if row.status not in rows.TERMINAL:
                 return False
             if not rows.claim_notification(session, model, row_id, row.status, row.submission):
                 return False
             session.refresh(row)
-            payload = payload_for(row, kind)
+            payload = payload_for(session, row, kind)
     except Exception as exc:  # a webhook must never fail the run or the sensor
         log.warning(f"webhook for {kind} {row_id} not sent: {type(exc).__name__}: {exc}")
         return False

@@ -116,7 +116,7 @@ def test_dagit_shows_the_asset_graph_and_final_video_metadata(
     wiring = Wiring()  # after `studio_home` has set STUDIO_HOME / DAGSTER_HOME
     wiring.db.upgrade()
     project_id = wiring.submit_project(two_room_project(tmp_path / "inputs"))
-    assert wiring.run(project_id).success
+    assert all(result.success for result in wiring.run(project_id))
     status = wiring.status(project_id)
     assert status["status"] == "completed"
 

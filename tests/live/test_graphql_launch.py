@@ -25,7 +25,7 @@ def test_launch_adds_the_partition_and_queues_a_tagged_run(
     wiring.db.upgrade()
     project_id = wiring.submit_project(demo_spec(studio_home / "inputs"), draft=True)
 
-    run_id = wiring.launch(project_id, webserver)
+    [run_id] = wiring.launch(project_id, webserver)
 
     run = launching.graphql(webserver, RUN_QUERY, {"id": run_id})["runOrError"]
     assert run["__typename"] == "Run" and run["jobName"] == "video_job"
@@ -46,7 +46,7 @@ def test_graphql_errors_are_specific(webserver: str) -> None:
 def test_only_launchable_rows_are_launched(studio_home: Path) -> None:
     wiring = Wiring()
     wiring.db.upgrade()
-    with pytest.raises(StudioError, match="no video project or image"):
+    with pytest.raises(StudioError, match="no video project, image or image project"):
         wiring.launch("vp_missing", "http://127.0.0.1:9")
 
 

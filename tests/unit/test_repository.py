@@ -67,7 +67,7 @@ def test_orm_rows_and_defaults(app_db: AppDatabase) -> None:
         assert (image.status, image.request_status, image.version) == ("draft", "pending", 1)
         assert rows.find_kind(session, "vp_1") == "video"
         assert rows.find_kind(session, "img_1") == "image"
-        with pytest.raises(NotFound, match="no video project or image with id 'nope'"):
+        with pytest.raises(NotFound, match="no video project, image or image project with id"):
             rows.find_kind(session, "nope")
         with pytest.raises(NotFound, match="video project 'nope' not found"):
             rows.get(session, VideoProject, "nope")

@@ -17,6 +17,7 @@ SUITE = (
     "engine_bench.py",
     "latency_bench.py",
     "photo_bench.py",
+    "zip_bench.py",
 )
 
 

@@ -10,6 +10,7 @@ import pytest
 from resources.errors import StudioError
 from studio_assets.app import launching
 from studio_assets.app.demo import demo_spec
+from studio_assets.app.samples import room_photo
 from studio_assets.cli.wiring import Wiring
 from tests.support.dagster_processes import free_port
 
@@ -70,3 +71,31 @@ def test_one_run_per_submission_whoever_launches_it(webserver: str, studio_home:
         launching.launch(
             webserver, "video_job", "video_projects", project_id, {"studio/submission": submission}
         )
+
+
+def test_an_image_project_launches_one_image_run_per_photo(
+    webserver: str, studio_home: Path
+) -> None:
+    wiring = Wiring()
+    wiring.db.upgrade()
+    folder = studio_home / "photos"
+    folder.mkdir()
+    photos = [
+        {"image": str(room_photo(folder / f"{room}.jpg", room, (320, 180))), "room_type": room}
+        for room in ("kitchen", "bedroom")
+    ]
+    project_id = wiring.submit_image_project({"name": "Two rooms", "photos": photos}, draft=True)
+
+    run_ids = wiring.launch(project_id, webserver)
+
+    status = wiring.status(project_id)
+    assert len(run_ids) == 2
+    for run_id, photo in zip(run_ids, status["photos"], strict=True):
+        run = launching.graphql(webserver, RUN_QUERY, {"id": run_id})["runOrError"]
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert run["jobName"] == "image_job" and tags["dagster/partition"] == photo["id"]
+        assert tags["studio/queue"] == "image"
+        assert wiring.instance.has_dynamic_partition("images", photo["id"])
+    assert wiring.launch(project_id, webserver) == run_ids  # the app retrying: the same runs
+    runs = wiring.instance.get_runs(dg.RunsFilter(job_name="image_job"))
+    assert sorted(r.run_id for r in runs) == sorted(run_ids)

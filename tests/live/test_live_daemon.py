@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,6 +229,51 @@ def _production(
         **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "NO_PROXY")},
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+
+
+def test_an_image_project_through_the_sensor_on_fal_and_s3(
+    live_env: dict[str, str],
+    standin: FalStandin,
+    standin_files: tuple[Path, Path, Media],
+    s3_server: str,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> None:
+    """`studio images submit` queues the photos; the image sensor launches one run per photo
+    under the image queue limit; the project ends `completed` and its ZIP streams from S3."""
+    env = _production(live_env, standin, standin_files[0], s3_server, s3_bucket, tmp_path)
+    folder = tmp_path / "listing"
+    folder.mkdir()
+    rooms = ("exterior", "kitchen", "living-room", "bedroom")
+    photos = [
+        {"image": str(room_photo(folder / f"{room}.jpg", room, (640, 360))), "room_type": room}
+        for room in rooms
+    ]
+    spec_path = folder / "photos.json"
+    spec_path.write_text(json.dumps({"name": "Live listing", "style": "modern", "photos": photos}))
+    daemon = [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"]
+    with dagster_process(daemon, env, tmp_path / "daemon.log"):
+        project = studio(env, "images", "submit", str(spec_path))
+        assert project["status"] == "queued"
+        done = wait_until(lambda: _finished(env, project["id"]), 300, "the image project")
+
+    assert done["status"] == "completed", (done, _logs(tmp_path))
+    assert done["progress"] == {"completed": 4, "total": 4, "percentage": 100}
+    assert len(standin.jobs) == 4  # one paid edit per photo, nothing twice
+    assert done["cost"]["actual_cents"] == done["cost"]["estimated_cents"] == 4 * 15
+    with _instance(env) as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name="image_job"))
+    assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(
+        p["id"] for p in done["photos"]
+    )
+    assert {r.tags["dagster/sensor_name"] for r in runs} == {"image_submission_sensor"}
+
+    out = tmp_path / "out" / "listing.zip"
+    zipped = studio(env, "images", "zip", project["id"], "--output", str(out), "--store")
+    assert zipped["zip_url"].startswith("http") and zipped["missing"] == []
+    with zipfile.ZipFile(out) as archive:
+        assert archive.namelist() == [f"{i + 1:03d}-{room}.jpg" for i, room in enumerate(rooms)]
+        assert archive.read("001-exterior.jpg") == standin_files[2].jpeg  # fal's result, kept
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ the ZIP of their latest versions — on SQLite and Postgres, local disk and S3."
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import zipfile
@@ -24,6 +25,8 @@ from studio_assets.app.samples import room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.domain.image_project_spec import ImageProjectSpec
 from studio_assets.domain.validation import InpaintSpec, parse_spec
+from tests.pipeline.test_cli import last_json
+from tests.pipeline.test_cli import studio as run_studio
 from tests.support.studio_fixtures import Studio
 from tests.support.webhook_receiver import SECRET, Receiver
 
@@ -316,3 +319,49 @@ def test_on_postgres_and_s3_the_zip_streams_from_the_bucket(s3_studio: Studio) -
     assert status["output"]["zip_url"].startswith("http")  # presigned for the app
     assert stored_bytes(s3_studio, uri) == path.read_bytes()
     assert not list(path.parent.glob("*.part"))
+
+
+def test_the_cli_submits_runs_and_zips_an_image_project(tmp_path: Path) -> None:
+    """As a user types it: a spec with photos beside it, from another directory."""
+    folder = tmp_path / "listing"
+    folder.mkdir()
+    photos_spec = [
+        {"image": room_photo(folder / f"IMG_{i:04d}.jpg", room, (480, 270)).name, "room_type": room}
+        for i, room in enumerate(ROOMS)
+    ]
+    spec_path = folder / "photos.json"
+    spec_path.write_text(json.dumps({"name": "12 Elm Street", "photos": photos_spec}))
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    submitted = run_studio(
+        home, "images", "submit", str(spec_path), "--draft", "--json", cwd=elsewhere
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    project_id = last_json(submitted.stdout)["id"]
+    ran = run_studio(home, "run", project_id, "--json", cwd=elsewhere)
+    assert ran.returncode == 0, ran.stderr
+    done = last_json(ran.stdout)
+    assert (done["status"], done["progress"]["completed"], done["progress"]["total"]) == (
+        "completed",
+        4,
+        4,
+    )
+    zipped = run_studio(home, "images", "zip", project_id, "--json", cwd=elsewhere)
+
+    assert zipped.returncode == 0, zipped.stderr
+    summary = last_json(zipped.stdout)
+    path = Path(summary["path"])
+    assert path.parent == elsewhere and re.fullmatch(
+        r"12-Elm-Street-\d{4}-\d\d-\d\d\.zip", path.name
+    )
+    assert "wrote" in zipped.stderr and "4 photos" in zipped.stderr
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist() == [f"{i + 1:03d}-IMG_{i:04d}.jpg" for i in range(4)]
+        assert archive.testzip() is None
+    status = last_json(run_studio(home, "status", project_id, "--json").stdout)
+    assert [p["status"] for p in status["photos"]] == ["completed"] * 4
+    again = run_studio(home, "run", project_id, "--json")
+    assert again.returncode == 1 and "no photo left to run" in again.stderr
+    missing = run_studio(home, "images", "zip", "ip_nope")
+    assert missing.returncode == 1 and "image project 'ip_nope' not found" in missing.stderr

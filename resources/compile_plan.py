@@ -4,9 +4,10 @@ Pure: no subprocess, no disk. `resources.compiler` executes the plan with FFmpeg
 
 The output is one H.264 (yuv420p, 30 fps, the project's frame) + AAC (48 kHz stereo) MP4.
 Inputs whose video already matches are joined by stream copy; the others are letterboxed and
-re-encoded first. Audio is always rebuilt in one pass (each segment's own sound, or silence of
-its length, then the music under it) and encoded once, so the video decision never depends
-on the audio and matching clips lose nothing.
+re-encoded first. Audio is always rebuilt (each segment's own sound, or silence of its length,
+then the music under it, ducked where the clips have sound of their own), normalised to the
+loudness platforms expect (−14 LUFS, true peak below −1 dBTP) and encoded once, so the video
+decision never depends on the audio and matching clips lose nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ FPS = 30
 AUDIO_RATE = 48_000
 AUDIO_CHANNELS = 2
 MUSIC_FADE_S = 2.0
+LOUDNESS_LUFS = -14.0
+"""Integrated loudness of the final mix (YouTube, Instagram, Facebook normalise to about it)."""
+TRUE_PEAK_DBTP = -1.5
+"""What the normaliser aims at, inside the −1 dBTP ceiling platforms ask for."""
 _FPS_TOLERANCE = 0.01
 
 
@@ -56,8 +61,9 @@ class Segment:
 class CompilePlan:
     """The whole compile: output frame, the segments in order, the music and its level.
 
-    `music_volume` is 0–100 and linear: the music's gain is volume / 100, so 100 is the file's
-    own level and 50 (the default) is 0.5 ≈ -6 dB, as the old product's `volume=0.5`.
+    `music_volume` is 0–100 and linear: the music's gain against the clips' own sound is
+    volume / 100, so 100 is the file's own level and 50 (the default) is 0.5 ≈ -6 dB, as the old
+    product's `volume=0.5`; the whole mix is then normalised to `LOUDNESS_LUFS`.
     """
 
     width: int
@@ -77,6 +83,11 @@ class CompilePlan:
     def mixes_music(self) -> bool:
         """Music at volume 0 is left out rather than mixed in silent."""
         return self.music is not None and self.music_volume > 0
+
+    @property
+    def ducks_music(self) -> bool:
+        """The music steps back (sidechain compression) under clips with sound of their own."""
+        return self.mixes_music and any(not s.needs_silent_audio for s in self.segments)
 
     @property
     def music_fade_start_s(self) -> float:

@@ -2,10 +2,14 @@
 
 1. Every segment becomes a video-only MP4 with one shared time scale, in parallel: matching
    ones by stream copy (a remux), the others letterboxed and encoded with x264.
-2. One FFmpeg run joins them with the concat demuxer (`-c:v copy`), rebuilds the audio (each
-   segment's own sound or silence, cut to its length, the music looped or trimmed under it,
-   faded out) and encodes it once to AAC, with `+faststart`.
-3. A JPEG thumbnail is rendered from the output, and the output is probed for its duration.
+2. The sound track is rebuilt (each segment's own sound or silence, cut to its length, the
+   music looped or trimmed under it, ducked under the clips' own sound, faded out) and its
+   loudness measured (`loudnorm`, first pass, nothing written).
+3. One FFmpeg run joins the videos with the concat demuxer (`-c:v copy`), rebuilds the sound
+   track again, normalises it with the measurement (one linear gain to −14 LUFS, true peak
+   below −1 dBTP) and encodes it once to AAC, with `+faststart` (the index first, so it plays
+   while it downloads).
+4. A JPEG thumbnail is rendered from the output, and the output is probed for its duration.
 """
 
 from __future__ import annotations
@@ -22,12 +26,21 @@ import ffmpeg
 from resources.compile_plan import (
     AUDIO_CHANNELS,
     AUDIO_RATE,
+    LOUDNESS_LUFS,
     MUSIC_FADE_S,
+    TRUE_PEAK_DBTP,
     CompilePlan,
     Segment,
 )
 from resources.errors import InputRejected
-from resources.ffmpeg import FFmpegError, probe, run_ffmpeg
+from resources.ffmpeg import (
+    LOUDNORM_MEASURE,
+    FFmpegError,
+    Loudness,
+    parse_loudnorm,
+    probe,
+    run_ffmpeg,
+)
 
 MAX_WORKERS = 3
 # One time scale for every segment: the concat demuxer copies timestamps without rescaling
@@ -36,6 +49,9 @@ TIMESCALE = 15_360
 X264 = {"vcodec": "libx264", "preset": "veryfast", "crf": 20, "profile:v": "high"}
 AUDIO_BITRATE = "192k"
 THUMBNAIL_MAX_WIDTH = 640
+# The music steps back under the clips' own sound: ~10 dB under sound at -21 dBFS RMS, ~3 dB
+# under quiet room tone at -30 (threshold -34 dBFS, ratio 4); in 20 ms, back over 300 ms.
+DUCKING = "threshold=0.02:ratio=4:attack=20:release=300"
 _OUTPUT_FORMAT = f"aformat=sample_fmts=fltp:sample_rates={AUDIO_RATE}:channel_layouts=stereo"
 
 
@@ -64,8 +80,11 @@ def compile_video(plan: CompilePlan, workdir: Path, *, timeout_s: float = 900) -
         _check_music(plan.music)
     videos = _prepare_videos(plan, workdir, remaining)
     listing = _write_concat_list(plan.segments, videos, workdir / "videos.txt")
+    measured = parse_loudnorm(
+        run_ffmpeg(_measure_args(plan, listing), remaining(), loglevel="info")
+    )
     video = workdir / "final.mp4"
-    run_ffmpeg(_join_args(plan, listing, video), remaining())
+    run_ffmpeg(_join_args(plan, listing, video, measured), remaining())
     duration_s = probe(video).duration_s
     thumbnail = workdir / "thumbnail.jpg"
     run_ffmpeg(_thumbnail_args(plan, video, thumbnail, duration_s), remaining())
@@ -161,31 +180,62 @@ def _concat_quote(path: Path) -> str:
     return str(path.resolve()).replace("'", "'\\''")
 
 
-def _join_args(plan: CompilePlan, listing: Path, out: Path) -> list[str]:
-    """Video by concat copy (input 0); audio rebuilt in one filter graph and encoded once.
+def _audio(plan: CompilePlan) -> tuple[list[str], list[str], str]:
+    """The audio inputs (after the concat list, input 0), the filter graph that rebuilds the
+    sound track, and its output label.
 
-    The graph is written out by hand: ffmpeg-python merges identical inputs (a clip used
-    twice) into one node, which this graph must not do.
+    Written out by hand: ffmpeg-python merges identical inputs (a clip used twice) into one
+    node, which this graph must not do.
     """
-    inputs = ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    inputs: list[str] = []
     graph = []
     for n, segment in enumerate(plan.segments):
         if segment.needs_silent_audio:
             graph.append(f"{_silence(segment.duration_s)}[a{n}]")
         else:
             inputs += ["-i", str(segment.path)]
-            graph.append(f"[{inputs.count('-i') - 1}:a:0]{_sound(segment.duration_s)}[a{n}]")
+            graph.append(f"[{inputs.count('-i')}:a:0]{_sound(segment.duration_s)}[a{n}]")
     labels = "".join(f"[a{n}]" for n in range(len(plan.segments)))
     graph.append(f"{labels}concat=n={len(plan.segments)}:v=0:a=1[native]")
-    audio = "[native]"
-    if plan.mixes_music:
-        inputs += ["-stream_loop", "-1", "-i", str(plan.music)]
-        graph += _music(plan, music_input=inputs.count("-i") - 1)
-        audio = "[mixed]"
+    if not plan.mixes_music:
+        return inputs, graph, "[native]"
+    inputs += ["-stream_loop", "-1", "-i", str(plan.music)]
+    graph += _music(plan, music_input=inputs.count("-i"))
+    return inputs, graph, "[mixed]"
+
+
+def _measure_args(plan: CompilePlan, listing: Path) -> list[str]:
+    """The first loudness pass: the sound track rebuilt and measured, nothing written."""
+    inputs, graph, label = _audio(plan)
+    graph.append(f"{label}{LOUDNORM_MEASURE}[measured]")
     return [
-        *inputs,
+        "-f", "concat", "-safe", "0", "-i", str(listing), *inputs,
+        "-filter_complex", ";".join(graph), "-map", "[measured]", "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def _normalise(measured: Loudness) -> str:
+    """The second pass: one linear gain to the target (loudnorm falls back to its dynamic mode
+    only when that gain would push the true peak past the ceiling), back at 48 kHz."""
+    return (
+        f"loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DBTP}:LRA=20"
+        f":measured_I={measured.integrated_lufs:.2f}:measured_TP={measured.true_peak_dbtp:.2f}"
+        f":measured_LRA={measured.range_lu:.2f}:measured_thresh={measured.threshold_lufs:.2f}"
+        f":linear=true,aresample={AUDIO_RATE}"
+    )
+
+
+def _join_args(plan: CompilePlan, listing: Path, out: Path, measured: Loudness) -> list[str]:
+    """Video by concat copy (input 0); audio rebuilt in one filter graph, normalised to the
+    target loudness (unless it is silence) and encoded once."""
+    inputs, graph, label = _audio(plan)
+    if not measured.silent:
+        graph.append(f"{label}{_normalise(measured)}[loud]")
+        label = "[loud]"
+    return [
+        "-f", "concat", "-safe", "0", "-i", str(listing), *inputs,
         "-filter_complex", ";".join(graph),
-        "-map", "0:v:0", "-map", audio,
+        "-map", "0:v:0", "-map", label,
         "-c:v", "copy",
         "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", str(AUDIO_CHANNELS),
         "-movflags", "+faststart",
@@ -207,16 +257,25 @@ def _sound(duration_s: float) -> str:
 
 
 def _music(plan: CompilePlan, music_input: int) -> list[str]:
-    """Music looped (or trimmed) to the video, faded out, at its gain, under the native sound."""
+    """Music looped (or trimmed) to the video, faded out, at its gain, under the native sound;
+    ducked by the native sound (a sidechain compressor keyed on it) where there is any."""
     total = plan.expected_duration_s
     fade = min(MUSIC_FADE_S, total)
-    return [
+    music = [
         f"[{music_input}:a:0]{_OUTPUT_FORMAT},atrim=end={total:.6f},"
         f"afade=t=out:st={plan.music_fade_start_s:.6f}:d={fade:.6f},"
         f"volume={plan.music_gain:.3f}[music]",
-        # normalize=0: amix would otherwise halve the clips' own sound to make room.
-        "[native][music]amix=inputs=2:duration=first:normalize=0[mixed]",
     ]
+    native = "[native]"
+    if plan.ducks_music:
+        music += [
+            "[native]asplit=2[voice][key]",
+            f"[music][key]sidechaincompress={DUCKING}[music_ducked]",
+        ]
+        native = "[voice]"
+    bed = "[music_ducked]" if plan.ducks_music else "[music]"
+    # normalize=0: amix would otherwise halve the clips' own sound to make room.
+    return [*music, f"{native}{bed}amix=inputs=2:duration=first:normalize=0[mixed]"]
 
 
 def _thumbnail_args(plan: CompilePlan, video: Path, out: Path, duration_s: float) -> list[str]:

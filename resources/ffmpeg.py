@@ -7,6 +7,8 @@ wheel ships no ffprobe. Every subprocess carries a timeout (Dagster has no per-s
 from __future__ import annotations
 
 import contextlib
+import json
+import struct
 import subprocess
 import threading
 from collections.abc import Iterable
@@ -36,20 +38,64 @@ def run_ffmpeg(
     args: list[str],
     timeout_s: float = DEFAULT_TIMEOUT_S,
     stdin: Iterable[bytes | memoryview] | None = None,
-) -> None:
+    loglevel: str = "error",
+) -> str:
     """Run `ffmpeg -y -hide_banner -loglevel error <args>`; raise with FFmpeg's last lines.
 
     `stdin` (read with `-i pipe:0`) is streamed chunk by chunk while FFmpeg runs, so generated
-    frames are encoded as they are made and never sit in memory all at once.
+    frames are encoded as they are made and never sit in memory all at once. Returns FFmpeg's
+    log (what a filter reports at `loglevel`, e.g. `info` for loudnorm's measurement).
     """
-    cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", loglevel, *args]
     if stdin is None:
         returncode, stderr = _run(cmd, timeout_s)
     else:
         returncode, stderr = _run_fed(cmd, stdin, timeout_s)
+    log = stderr.decode(errors="replace")
     if returncode != 0:
-        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
+        tail = log.strip().splitlines()[-5:]
         raise FFmpegError("FFmpeg failed: " + (" | ".join(tail) or f"exit {returncode}"))
+    return log
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 loudness as FFmpeg's `loudnorm` measures it (integrated LUFS, true peak dBTP,
+    range LU, gating threshold): what a second, linear `loudnorm` pass needs."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+    range_lu: float
+    threshold_lufs: float
+
+    @property
+    def silent(self) -> bool:
+        """Digital silence, or as near as makes no difference: nothing to normalise."""
+        return self.integrated_lufs < SILENCE_LUFS
+
+
+SILENCE_LUFS = -70.0
+LOUDNORM_MEASURE = "loudnorm=I=-14:TP=-1.5:LRA=20:print_format=json"
+"""The first pass: measure (the targets do not change what is measured)."""
+
+
+def parse_loudnorm(log: str) -> Loudness:
+    """The measurement `loudnorm=print_format=json` printed last in an FFmpeg log."""
+    start, end = log.rfind("{"), log.rfind("}")
+    try:
+        found = json.loads(log[start : end + 1])
+        values = [
+            float(found[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh")
+        ]  # "-inf" parses as float('-inf')
+    except (ValueError, KeyError) as exc:
+        raise FFmpegError("FFmpeg's loudness measurement could not be read") from exc
+    return Loudness(*values)
+
+
+def measure_loudness(path: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> Loudness:
+    """The loudness of `path`'s first audio stream."""
+    args = ["-i", str(path), "-map", "0:a:0", "-af", LOUDNORM_MEASURE, "-f", "null", "-"]
+    return parse_loudnorm(run_ffmpeg(args, timeout_s, loglevel="info"))
 
 
 def _run(cmd: list[str], timeout_s: float) -> tuple[int, bytes]:
@@ -144,3 +190,21 @@ def probe(path: Path) -> MediaInfo:
     except (av.error.FFmpegError, OSError) as exc:
         raise FFmpegError(f"cannot read media {path.name}: {exc}") from exc
     return info
+
+
+def index_first(path: Path) -> bool:
+    """Whether an MP4's index (`moov`) comes before its media (`mdat`) — `+faststart`: a
+    player can start while the rest downloads."""
+    boxes: list[bytes] = []
+    with path.open("rb") as f:
+        while len(header := f.read(8)) == 8 and len(boxes) < 64:
+            size, kind = struct.unpack(">I4s", header)
+            boxes.append(kind)
+            if size == 1:  # a 64-bit size follows the type
+                size = struct.unpack(">Q", f.read(8))[0] - 8
+            if size == 0:  # the last box runs to the end of the file
+                break
+            f.seek(size - 8, 1)
+    return b"moov" in boxes and (
+        b"mdat" not in boxes or boxes.index(b"moov") < boxes.index(b"mdat")
+    )

@@ -1,15 +1,16 @@
 """The final property video: clips and transitions joined, music mixed, checked, stored."""
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from resources.compile_plan import CompilePlan, plan_compile
+from resources.compile_plan import LOUDNESS_LUFS, CompilePlan, plan_compile
 from resources.compiler import CompileReport, compile_video
 from resources.database import AppDatabase
-from resources.ffmpeg import probe
+from resources.ffmpeg import index_first, measure_loudness, probe
 from resources.keys import video_key
 from resources.models import VideoClip, VideoProject
 from resources.repository import rows
@@ -34,6 +35,9 @@ CHECKS = {
     "aac_audio": "The MP4 has an AAC audio stream (music or the clips' own sound, or silence).",
     "duration_matches_plan": "The measured duration is within 0.5 s of the compile plan's.",
     "thumbnail_present": "A non-empty thumbnail JPEG was made from the video.",
+    "loudness_on_target": "The mix measures -14 ± 1 LUFS with a true peak at most -1 dBTP "
+    "(or is silence).",
+    "index_first": "The MP4's index (moov) precedes its media (mdat): it plays while it downloads.",
 }
 """Checked before the video is stored: one that fails fails the row, naming it."""
 READY = "Video ready!"
@@ -206,7 +210,30 @@ def _checks(plan: CompilePlan, report: CompileReport) -> list[dg.AssetCheckResul
             check_name="thumbnail_present",
             passed=report.thumbnail.is_file() and report.thumbnail.stat().st_size > 0,
         ),
+        _loudness_check(report.video, info.has_audio),
+        dg.AssetCheckResult(
+            check_name="index_first", passed=index_first(report.video), metadata={}
+        ),
     ]
+
+
+def _loudness_check(video: Path, has_audio: bool) -> dg.AssetCheckResult:
+    if not has_audio:  # aac_audio says why; there is nothing to measure
+        return dg.AssetCheckResult(check_name="loudness_on_target", passed=False)
+    measured = measure_loudness(video)
+    on_target = abs(measured.integrated_lufs - LOUDNESS_LUFS) <= 1.0
+    return dg.AssetCheckResult(
+        check_name="loudness_on_target",
+        passed=measured.silent or (on_target and measured.true_peak_dbtp <= -1.0),
+        metadata={
+            "integrated_lufs": _db(measured.integrated_lufs),
+            "true_peak_dbtp": _db(measured.true_peak_dbtp),
+        },
+    )
+
+
+def _db(value: float) -> float | str:
+    return round(value, 1) if math.isfinite(value) else "silence"
 
 
 def _metadata(

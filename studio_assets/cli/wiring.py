@@ -15,6 +15,7 @@ import typer
 
 from resources.database import AppDatabase
 from resources.errors import StudioError
+from resources.models import ImageGeneration
 from resources.provider.base import Kind, ProviderResource
 from resources.repository import rows
 from resources.storage import StorageResource
@@ -161,20 +162,29 @@ class Wiring:
         run_config: dict[str, Any] | None = None,
         on_poll: Callable[[], None] | None = None,
     ) -> list[dg.ExecuteInProcessResult]:
-        """Run the row's job here; an image project runs each photo not yet done, one after
-        another (all of them with `--force`), and goes on past a photo that fails."""
+        """Run the row's job here; an image project queues its draft photos, then runs each
+        photo not yet done, one after another (the finished ones too with `--force`), going on
+        past a photo that fails."""
         if not self._is_image_project(row_id):
             return [run_in_process(self.defs, self.instance, self.db, row_id, run_config, on_poll)]
-        photos = image_projects.photo_ids(self.db, row_id, None if run_config else RUNNABLE_PHOTO)
+        wanted = (*RUNNABLE_PHOTO, rows.RowStatus.COMPLETED) if run_config else RUNNABLE_PHOTO
+        photos = image_projects.photo_ids(self.db, row_id, wanted)
         if not photos:
             raise StudioError(
                 f"{row_id} has no photo left to run: `studio retry {row_id}` queues its "
-                "canceled ones, `--force` buys them all again"
+                "canceled ones, `--force` buys the finished ones again"
             )
-        return [
-            run_in_process(self.defs, self.instance, self.db, photo, run_config, on_poll)
-            for photo in photos
-        ]
+        for draft in image_projects.photo_ids(self.db, row_id, (rows.RowStatus.DRAFT,)):
+            with self.db.session() as session:  # submitted now: the project reads as queued
+                rows.queue(session, ImageGeneration, draft)
+        results = []
+        for photo in photos:
+            if photo not in image_projects.photo_ids(self.db, row_id, wanted):
+                continue  # canceled (or taken by another run) while the ones before it ran
+            results.append(
+                run_in_process(self.defs, self.instance, self.db, photo, run_config, on_poll)
+            )
+        return results
 
     def _is_image_project(self, row_id: str) -> bool:
         with self.db.session() as session:

@@ -11,7 +11,7 @@ import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
 from resources.database import AppDatabase, is_outage
-from resources.models import VideoProject
+from resources.models import ImageProject, VideoProject
 from resources.repository import rows
 from studio_assets.runtime.stopping import StopSignal
 
@@ -43,12 +43,17 @@ class Tracker:
     _named: bool = field(default=False, init=False)
 
     def _name(self) -> str | None:
-        """The listing's name (a project), or what the photo is (an image), for people."""
+        """The listing's name (a project, or an image project's photo), or what the photo is
+        (an image), for people."""
         try:
             with self.db.session() as session:
                 row = rows.get(session, rows.model_for(self.kind), self.row_id)
                 if isinstance(row, VideoProject):
                     return str(row.name)[:NAME_MAX]
+                project_id = row.image_project_id
+                if project_id and (project := session.get(ImageProject, project_id)):
+                    order = int(row.project_order or 0) + 1
+                    return f"{project.name}: photo {order} ({row.room_type})"[:NAME_MAX]
                 photo = PurePosixPath(urlsplit(row.original_image_url).path).name
                 return f"{row.room_type or 'photo'} {row.kind} of {photo}"[:NAME_MAX]
         except SQLAlchemyError as exc:

@@ -58,8 +58,8 @@ def test_one_run_per_submission_whoever_launches_it(webserver: str, studio_home:
     wiring.db.upgrade()
     project_id = wiring.submit_project(demo_spec(studio_home / "inputs"), draft=True)
 
-    first = wiring.launch(project_id, webserver)
-    again = wiring.launch(project_id, webserver)
+    [first] = wiring.launch(project_id, webserver)
+    [again] = wiring.launch(project_id, webserver)
 
     assert again == first
     runs = wiring.instance.get_runs(dg.RunsFilter(tags={"dagster/partition": project_id}))

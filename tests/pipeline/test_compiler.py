@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resources.compile_plan import plan_compile
+from resources.compile_plan import AUDIO_RATE, plan_compile
 from resources.compiler import CompileReport, compile_video
 from resources.errors import InputRejected
-from resources.ffmpeg import probe, run_ffmpeg
+from resources.ffmpeg import index_first, measure_loudness, probe, run_ffmpeg
 
 
 def make_clip(
@@ -192,32 +192,85 @@ def test_long_music_is_trimmed_to_the_video(media: dict[str, Path], tmp_path: Pa
     assert audio_rms(report.video, 0.2, 0.8) > 0.03
 
 
-def test_music_volume_changes_the_level(media: dict[str, Path], tmp_path: Path) -> None:
-    clips = [media["mute"], media["mute"]]
-    levels = {
-        volume: audio_rms(
-            compile_clips(
-                clips, tmp_path / str(volume), music=media["music_long"], music_volume=volume
-            ).video,
-            0.2,
-            1.5,
-        )
-        for volume in (0, 50, 100)
-    }
-    assert levels[0] < 1e-3
-    assert levels[100] > 0.03
-    assert levels[50] == pytest.approx(levels[100] / 2, rel=0.1)  # linear: 50 = 0.5 ≈ -6 dB
+def tone_level(path: Path, start_s: float, end_s: float, hz: float) -> float:
+    """Amplitude of one frequency in the decoded audio between two times (first channel)."""
+    chunks = []
+    rate = AUDIO_RATE
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            rate = frame.sample_rate
+            samples = frame.to_ndarray()[0]
+            times = frame.time + np.arange(samples.shape[-1]) / rate
+            chunks.append(samples[(times >= start_s) & (times < end_s)])
+    window = np.concatenate(chunks)
+    spectrum = np.abs(np.fft.rfft(window * np.hanning(window.size))) * 4 / window.size
+    bins = np.fft.rfftfreq(window.size, 1 / rate)
+    return float(spectrum[np.abs(bins - hz) < 5].max())
 
 
-def test_native_sound_keeps_its_level_under_music(media: dict[str, Path], tmp_path: Path) -> None:
-    clips = [media["a"], media["mute"], media["mute"]]
-    report = compile_clips(clips, tmp_path, music=media["music_long"], music_volume=100)
-    native = audio_rms(media["a"], 0.2, 1.2)
-    mixed = audio_rms(report.video, 0.2, 1.2)
-    # Two unrelated tones add in power; a halving mix (amix's default) would give ~0.7×.
-    assert mixed == pytest.approx(np.sqrt(2) * native, rel=0.1)
+@pytest.mark.parametrize(
+    ("clips", "music", "volume"),
+    [
+        (["a", "mute"], "music_long", 50),  # the clips' sound, music under it
+        (["mute", "mute"], "music_long", 10),  # quiet music alone
+        (["a", "b"], None, 50),  # the clips' own sound alone
+    ],
+)
+def test_the_mix_is_normalised_to_minus_14_lufs_below_minus_1_dbtp(
+    media: dict[str, Path], tmp_path: Path, clips: list[str], music: str | None, volume: int
+) -> None:
+    report = compile_clips(
+        [media[c] for c in clips],
+        tmp_path,
+        music=media[music] if music else None,
+        music_volume=volume,
+    )
+    loudness = measure_loudness(report.video)
+    assert loudness.integrated_lufs == pytest.approx(-14.0, abs=1.0)
+    assert loudness.true_peak_dbtp <= -1.0
+
+
+def test_silence_stays_silent(media: dict[str, Path], tmp_path: Path) -> None:
+    report = compile_clips([media["mute"]], tmp_path, music=media["music_long"], music_volume=0)
+    assert audio_rms(report.video, 0.1, 1.9) < 1e-4  # not noise lifted to -14 LUFS
+
+
+def test_music_volume_sets_the_music_against_the_clips_sound(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    """Volume is the music's gain under the clips' own sound (440 Hz against the music's
+    330 Hz); the whole mix is normalised afterwards."""
+
+    def music_to_clip(volume: int) -> float:
+        video = compile_clips(
+            [media["a"], media["mute"]],
+            tmp_path / str(volume),
+            music=media["music_long"],
+            music_volume=volume,
+        ).video
+        return tone_level(video, 0.3, 1.3, 330) / tone_level(video, 0.3, 1.3, 440)
+
+    assert music_to_clip(50) == pytest.approx(music_to_clip(100) / 2, rel=0.15)
+
+
+def test_music_ducks_under_the_clips_own_sound(media: dict[str, Path], tmp_path: Path) -> None:
+    clips = [media["a"], media["mute"], media["mute"]]  # 5.5 s; the music fades from 3.5 s
+    video = compile_clips(clips, tmp_path, music=media["music_long"], music_volume=100).video
+    under_clip = tone_level(video, 0.4, 1.4, 330)  # clip a plays its 440 Hz tone
+    alone = tone_level(video, 2.0, 3.0, 330)  # the mute clips: the music alone
+    assert under_clip < alone / 2  # at least 6 dB down while the clip speaks
+    assert tone_level(video, 0.4, 1.4, 440) > under_clip  # and the clip's sound leads
 
 
 def test_music_without_audio_is_rejected(media: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(InputRejected, match="mute.mp4 has no audio"):
         compile_clips([media["a"]], tmp_path, music=media["mute"])
+
+
+def test_index_first_tells_a_faststart_mp4_from_one_without(
+    matching: CompileReport, media: dict[str, Path], tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain.mp4"
+    run_ffmpeg(["-i", str(media["a"]), "-c", "copy", str(plain)])  # moov written last
+    assert index_first(matching.video)
+    assert not index_first(plain)

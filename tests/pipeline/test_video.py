@@ -35,8 +35,12 @@ def test_offline_engine_makes_a_playable_video_with_music_and_a_transition(sqlit
     assert info.duration_s == pytest.approx(15.0, abs=0.5)  # 2 clips + 1 transition
     assert done.duration_seconds == pytest.approx(info.duration_s, abs=0.05)
     assert Path(done.thumbnail_url.removeprefix("file://")).stat().st_size > 0
-    checks = result.get_asset_check_evaluations()
-    assert checks and all(c.passed for c in checks)
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert set(checks) >= {"h264_video", "aac_audio", "loudness_on_target", "index_first"}
+    assert all(c.passed for c in checks.values())
+    loudness = checks["loudness_on_target"].metadata
+    assert loudness["integrated_lufs"].value == pytest.approx(-14.0, abs=1.0)
+    assert loudness["true_peak_dbtp"].value <= -1.0
     run_tags = sqlite_studio.instance.get_run_by_id(result.run_id).tags
     assert run_tags["studio/progress"] == "100" and run_tags["studio/step"] == "completed"
     # Dagit tells one listing from another: the run and each materialization carry its name

@@ -86,8 +86,7 @@ def compile_video(plan: CompilePlan, workdir: Path, *, timeout_s: float = 900) -
     video = workdir / "final.mp4"
     run_ffmpeg(_join_args(plan, listing, video, measured), remaining())
     duration_s = probe(video).duration_s
-    thumbnail = workdir / "thumbnail.jpg"
-    run_ffmpeg(_thumbnail_args(plan, video, thumbnail, duration_s), remaining())
+    thumbnail = make_thumbnail(video, workdir / "thumbnail.jpg", plan.width, duration_s)
     return CompileReport(
         video=video,
         thumbnail=thumbnail,
@@ -278,12 +277,13 @@ def _music(plan: CompilePlan, music_input: int) -> list[str]:
     return [*music, f"{native}{bed}amix=inputs=2:duration=first:normalize=0[mixed]"]
 
 
-def _thumbnail_args(plan: CompilePlan, video: Path, out: Path, duration_s: float) -> list[str]:
+def make_thumbnail(video: Path, out: Path, frame_width: int, duration_s: float) -> Path:
     """A frame at 1 s (10 % in for shorter videos), at most 640 px wide."""
     at = min(1.0, 0.1 * duration_s)
-    width = min(THUMBNAIL_MAX_WIDTH, plan.width)
+    width = min(THUMBNAIL_MAX_WIDTH, frame_width)
     frame = ffmpeg.input(str(video), ss=f"{at:.3f}")["v:0"].filter("scale", width, -2)
-    return _args(ffmpeg.output(frame, str(out), **{"frames:v": 1, "q:v": 3}))
+    run_ffmpeg(_args(ffmpeg.output(frame, str(out), **{"frames:v": 1, "q:v": 3})))
+    return out
 
 
 def _args(node: Any) -> list[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -66,6 +67,12 @@ class VideoProject(Base, Submittable):
         Boolean, default=False, server_default=sa_false()
     )
     template: Mapped[str | None] = mapped_column(String(40))
+    # The spec's `listing`, `branding` (its logo a stored URI) and `renditions` as given, and
+    # the renditions made: [{aspect_ratio, branded, video_url, thumbnail_url, duration_seconds}].
+    listing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    branding: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    renditions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    outputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     completed_clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     estimated_cost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

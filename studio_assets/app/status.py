@@ -52,6 +52,14 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
                 "video_url": _link(storage, row.final_video_url),
                 "thumbnail_url": _link(storage, row.thumbnail_url),
                 "duration_seconds": row.duration_seconds,
+                "renditions": [
+                    {
+                        **made,
+                        "video_url": _link(storage, made["video_url"]),
+                        "thumbnail_url": _link(storage, made["thumbnail_url"]),
+                    }
+                    for made in row.outputs or []
+                ],
             }
         return {
             "id": row.id,

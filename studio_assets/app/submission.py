@@ -175,6 +175,11 @@ def submit_project(
         },
     )
     _check_music(db, storage, spec)
+    logo = spec.branding.logo if spec.branding else None
+    if logo and is_uri(logo):
+        checked_uri(storage, spec.workspace_id, logo, "branding logo")
+    elif logo:
+        local_image(logo, "branding logo")
     staged = [
         (
             stage_input(storage, spec.workspace_id, c.image, f"clip {i + 1} image"),
@@ -184,6 +189,9 @@ def submit_project(
         )
         for i, c in enumerate(clips)
     ]
+    branding = spec.branding.model_dump() if spec.branding else None
+    if branding and logo:
+        branding["logo"] = stage_input(storage, spec.workspace_id, logo, "branding logo")
     music_id = _stage_music(db, storage, spec)
     project_id = new_id("vp")
     clip_rows = [
@@ -210,6 +218,9 @@ def submit_project(
                 name=spec.name,
                 aspect_ratio=spec.aspect_ratio,
                 template=spec.template,
+                listing=spec.listing.model_dump() if spec.listing else None,
+                branding=branding,
+                renditions=[r.model_dump() for r in spec.output_renditions()],
                 generate_native_audio=spec.generate_native_audio,
                 music_track_id=music_id,
                 music_volume=spec.music.volume if spec.music else 50,

@@ -13,10 +13,12 @@ from resources.database import AppDatabase
 from resources.ffmpeg import index_first, measure_loudness, probe
 from resources.keys import video_key
 from resources.models import VideoClip, VideoProject
+from resources.renditions import Rendered
 from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
 from studio_assets.assets.video import transition_clips
+from studio_assets.domain.publishing import RenditionSpec
 from studio_assets.domain.video_plan import COMPILE_PROGRESS
 from studio_assets.domain.wording import plural
 from studio_assets.partitions import video_projects
@@ -25,11 +27,13 @@ from studio_assets.runtime.metadata import inline_preview
 from studio_assets.runtime.notifications import notify
 from studio_assets.runtime.progress import Tracker
 from studio_assets.runtime.projects import billed_cents, load_project
+from studio_assets.runtime.renditions import make_renditions, project_renditions
 
 COMPILE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
 )
 MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
+RENDER_S = 1800.0  # one rendition's encode: a 20-clip tour at 1080p on two cores
 CHECKS = {
     "h264_video": "The MP4's video stream is H.264 (plays everywhere the app shows it).",
     "aac_audio": "The MP4 has an AAC audio stream (music or the clips' own sound, or silence).",
@@ -83,22 +87,18 @@ def final_video(
             plan = _plan(storage, app_db, row, project.clips, workdir)
             tracker.report("compiling", 85, f"Joining {plural(len(plan.segments), 'segment')}…")
             report = compile_video(plan, workdir / "out")
-            checks = _checks(plan, report)
+            made = _renditions(tracker, storage, row, report, workdir / "renditions")
+            checks = _checks(plan, made)
             _refuse_failed_checks(checks)
             tracker.report("compiling", COMPILE_PROGRESS[1], "Uploading the video…")
-            video_uri = storage.put_file(
-                video_key(row.workspace_id, project_id, "final.mp4"), report.video, "video/mp4"
-            )
-            thumb_uri = storage.put_file(
-                video_key(row.workspace_id, project_id, "thumbnail.jpg"),
-                report.thumbnail,
-                "image/jpeg",
-            )
+            outputs = [_store(storage, row, n, spec, done) for n, (spec, done) in enumerate(made)]
             actual = billed_cents(app_db, project_id)
-            _finish(app_db, tracker, project_id, video_uri, thumb_uri, report, actual)
+            _finish(app_db, tracker, project_id, outputs, actual)
+            video_uri = outputs[0]["video_url"]
             notify(app_db, webhooks, "video", project_id, context.log)
             return dg.MaterializeResult(
-                metadata=_metadata(plan, report, video_uri, actual, row.estimated_cost),
+                metadata=_metadata(plan, report, video_uri, actual, row.estimated_cost)
+                | {"renditions": dg.MetadataValue.json(outputs)},
                 check_results=checks,
             )
 
@@ -138,17 +138,50 @@ def _plan(
     )
 
 
+def _renditions(
+    tracker: Tracker,
+    storage: StorageResource,
+    row: VideoProject,
+    report: CompileReport,
+    workdir: Path,
+) -> list[tuple[RenditionSpec, Rendered]]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    count = len(project_renditions(row))
+    if count > 1 or row.listing or row.branding:
+        tracker.report("compiling", 90, f"Rendering {plural(count, 'video')} with cards…")
+    return make_renditions(storage, row, report.video, report.duration_s, workdir, RENDER_S)
+
+
+def _store(
+    storage: StorageResource, row: VideoProject, n: int, spec: RenditionSpec, done: Rendered
+) -> dict[str, Any]:
+    """The first rendition is `final.mp4` (the video of the contract), the others by key."""
+    suffix = "" if n == 0 else f"-{spec.key}"
+    video = storage.put_file(
+        video_key(row.workspace_id, row.id, f"final{suffix}.mp4"), done.video, "video/mp4"
+    )
+    thumbnail = storage.put_file(
+        video_key(row.workspace_id, row.id, f"thumbnail{suffix}.jpg"), done.thumbnail, "image/jpeg"
+    )
+    return {
+        "aspect_ratio": spec.aspect_ratio,
+        "branded": spec.branded,
+        "video_url": video,
+        "thumbnail_url": thumbnail,
+        "duration_seconds": round(done.duration_s, 2),
+    }
+
+
 def _finish(
     db: AppDatabase,
     tracker: Tracker,
     project_id: str,
-    video_uri: str,
-    thumb_uri: str,
-    report: CompileReport,
+    outputs: list[dict[str, Any]],
     actual: int,
 ) -> None:
-    """The row says `completed` with its video, cost and progress in one UPDATE: a crash
+    """The row says `completed` with its videos, cost and progress in one UPDATE: a crash
     after it leaves nothing half-done (the run-failure sensor still sends the webhook)."""
+    first = outputs[0]
     with db.session() as session:
         done = rows.set_status(
             session,
@@ -156,9 +189,10 @@ def _finish(
             project_id,
             rows.RowStatus.COMPLETED,
             from_states=(rows.RowStatus.COMPILING,),
-            final_video_url=video_uri,
-            thumbnail_url=thumb_uri,
-            duration_seconds=round(report.duration_s, 2),
+            final_video_url=first["video_url"],
+            thumbnail_url=first["thumbnail_url"],
+            duration_seconds=first["duration_seconds"],
+            outputs=outputs,
             actual_cost=actual,
             error_message=None,
             step="completed",
@@ -184,13 +218,33 @@ def _refuse_failed_checks(checks: list[dg.AssetCheckResult]) -> None:
         )
 
 
-def _checks(plan: CompilePlan, report: CompileReport) -> list[dg.AssetCheckResult]:
-    info = probe(report.video)
-    drift = abs(report.duration_s - plan.expected_duration_s)
+def _checks(
+    plan: CompilePlan, made: list[tuple[RenditionSpec, Rendered]]
+) -> list[dg.AssetCheckResult]:
+    """Every check over every rendition: one fails if any rendition fails it (and says which)."""
+    per_rendition = [_checks_of(plan, done) for _, done in made]
+    merged = []
+    for results in zip(*per_rendition, strict=True):
+        failed = next((r for r in results if not r.passed), None)
+        shown = failed or results[0]
+        metadata = dict(shown.metadata)
+        if len(made) > 1:
+            metadata["rendition"] = dg.MetadataValue.text(made[results.index(shown)][1].key)
+        merged.append(
+            dg.AssetCheckResult(
+                check_name=shown.check_name, passed=failed is None, metadata=metadata
+            )
+        )
+    return merged
+
+
+def _checks_of(plan: CompilePlan, done: Rendered) -> list[dg.AssetCheckResult]:
+    info = probe(done.video)
+    drift = abs(done.duration_s - plan.expected_duration_s)
     return [
         dg.AssetCheckResult(
             check_name="h264_video",
-            passed=info.video_codec == "h264",
+            passed=info.video_codec == "h264" and (info.width, info.height) == done.size,
             metadata={"codec": str(info.video_codec), "frame": f"{info.width}x{info.height}"},
         ),
         dg.AssetCheckResult(
@@ -202,18 +256,16 @@ def _checks(plan: CompilePlan, report: CompileReport) -> list[dg.AssetCheckResul
             check_name="duration_matches_plan",
             passed=drift <= 0.5,
             metadata={
-                "duration_s": round(report.duration_s, 3),
+                "duration_s": round(done.duration_s, 3),
                 "planned_s": round(plan.expected_duration_s, 3),
             },
         ),
         dg.AssetCheckResult(
             check_name="thumbnail_present",
-            passed=report.thumbnail.is_file() and report.thumbnail.stat().st_size > 0,
+            passed=done.thumbnail.is_file() and done.thumbnail.stat().st_size > 0,
         ),
-        _loudness_check(report.video, info.has_audio),
-        dg.AssetCheckResult(
-            check_name="index_first", passed=index_first(report.video), metadata={}
-        ),
+        _loudness_check(done.video, info.has_audio),
+        dg.AssetCheckResult(check_name="index_first", passed=index_first(done.video)),
     ]
 
 

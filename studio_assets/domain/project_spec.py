@@ -7,6 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from studio_assets.domain.publishing import (
+    BrandingSpec,
+    ListingSpec,
+    RenditionSpec,
+    check_renditions,
+    renditions_for,
+)
 from studio_assets.domain.rooms import ROOM_TYPES, room_label
 from studio_assets.domain.templates import apply_template
 from studio_assets.domain.validation import SpecModel
@@ -95,7 +102,16 @@ class ProjectSpec(SpecModel):
     auto_sequence: bool = False
     template: str | None = None
     """One of `templates.TEMPLATES`: its slots fill what the clips leave out."""
+    listing: ListingSpec | None = None
+    branding: BrandingSpec | None = None
+    renditions: list[RenditionSpec] | None = None
     clips: list[ClipSpec]
+
+    _renditions = field_validator("renditions")(check_renditions)
+
+    def output_renditions(self) -> list[RenditionSpec]:
+        """The videos this project compiles to (`publishing.renditions_for`)."""
+        return renditions_for(self.aspect_ratio, self.branding, self.renditions)
 
     @model_validator(mode="before")
     @classmethod
@@ -138,6 +154,9 @@ def spec_with_paths_from(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     music = out.get("music")
     if isinstance(music, dict) and "audio_url" in music:
         out["music"] = {**music, "audio_url": resolved(music["audio_url"])}
+    branding = out.get("branding")
+    if isinstance(branding, dict) and "logo" in branding:
+        out["branding"] = {**branding, "logo": resolved(branding["logo"])}
     for list_key in ("clips", "photos"):
         if isinstance(out.get(list_key), list):
             out[list_key] = [

@@ -66,6 +66,9 @@ def project_spec_of(
         "aspect_ratio": row.aspect_ratio,
         "generate_native_audio": bool(row.generate_native_audio),
         "music": music,
+        "listing": row.listing,
+        "branding": row.branding,
+        "renditions": row.renditions,
         "clips": [
             {
                 "image": clip.source_image_url,

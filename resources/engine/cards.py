@@ -1,0 +1,125 @@
+"""Cards and overlays drawn with Pillow, as full-frame PNGs FFmpeg composes over the video.
+
+The font is the one Pillow ships (`ImageFont.load_default(size)`, FreeType): nothing is
+downloaded at run time. Sizes follow the frame's shorter side, so a card reads the same at
+1080p and in a 9:16 phone cut; a line too long for the frame is set smaller until it fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from resources.engine.photo import open_photo
+
+TITLE = 0.075  # of the frame's shorter side
+LINE = 0.045
+MARGIN = 0.06
+BAND_ALPHA = 220  # the opening card's band over the first room: brand colour, nearly opaque
+LOGO_SHARE = 0.16  # of the frame's width (at most 12 % of its height)
+
+Size = tuple[int, int]
+Colour = tuple[int, int, int]
+
+
+def draw_banner(title: str, lines: Sequence[str], size: Size, colour: str, out: Path) -> Path:
+    """The opening card: a band in the brand colour across the lower third, title and lines
+    on it; the rest of the frame transparent (the first room shows through)."""
+    width, height = size
+    unit, margin = min(size), round(MARGIN * min(size))
+    fonts = _fonts(title, lines, unit, width - 2 * margin)
+    text_h = sum(_line_height(f) for f in fonts)
+    band_top = height - margin - text_h - 2 * margin
+    card = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(card)
+    draw.rectangle((0, band_top, width, height - margin), fill=(*_rgb(colour), BAND_ALPHA))
+    _write(draw, [title, *lines], fonts, margin, band_top + margin, _ink(colour), centred=False)
+    card.save(out)
+    return out
+
+
+def draw_closing(
+    title: str, lines: Sequence[str], size: Size, colour: str, logo: Path | None, out: Path
+) -> Path:
+    """The closing card: the brand colour over the whole frame, the logo, then the agent."""
+    width, height = size
+    unit, margin = min(size), round(MARGIN * min(size))
+    card = Image.new("RGBA", size, (*_rgb(colour), 255))
+    top = round(height * 0.22)
+    if logo is not None:
+        mark = _fitted_logo(logo, (round(width * 0.4), round(height * 0.2)))
+        card.alpha_composite(mark, ((width - mark.width) // 2, top))
+        top += mark.height + margin
+    fonts = _fonts(title, lines, unit, width - 2 * margin)
+    _write(ImageDraw.Draw(card), [title, *lines], fonts, width // 2, top, _ink(colour), True)
+    card.save(out)
+    return out
+
+
+def draw_logo(logo: Path, size: Size, out: Path) -> Path:
+    """The logo in the bottom-right corner of an otherwise transparent frame."""
+    width, height = size
+    margin = round(MARGIN * min(size) / 2)
+    mark = _fitted_logo(logo, (round(width * LOGO_SHARE), round(height * 0.12)))
+    frame = Image.new("RGBA", size, (0, 0, 0, 0))
+    frame.alpha_composite(mark, (width - mark.width - margin, height - mark.height - margin))
+    frame.save(out)
+    return out
+
+
+def _fitted_logo(logo: Path, box: Size) -> Image.Image:
+    with Image.open(logo) as opened:
+        transparent = opened.mode in ("RGBA", "LA", "PA") or "transparency" in opened.info
+        mark = ImageOps.exif_transpose(opened).convert("RGBA") if transparent else None
+    if mark is None:  # a JPEG logo: upright sRGB, as every photo is read
+        mark = open_photo(logo).convert("RGBA")
+    mark.thumbnail(box, Image.Resampling.LANCZOS)
+    return mark
+
+
+def _fonts(title: str, lines: Sequence[str], unit: int, room: int) -> list[ImageFont.FreeTypeFont]:
+    return [_fitting(title, round(TITLE * unit), room)] + [
+        _fitting(line, round(LINE * unit), room) for line in lines
+    ]
+
+
+def _fitting(text: str, size: int, room: int) -> ImageFont.FreeTypeFont:
+    """The font at `size`, or smaller until `text` fits in `room` px."""
+    while True:
+        font = ImageFont.load_default(size=size)
+        assert isinstance(font, ImageFont.FreeTypeFont)  # Pillow built with FreeType
+        if font.getlength(text) <= room or size <= 12:
+            return font
+        size = max(12, int(size * room / font.getlength(text)))
+
+
+def _line_height(font: ImageFont.FreeTypeFont) -> int:
+    return round(font.size * 1.35)
+
+
+def _write(
+    draw: ImageDraw.ImageDraw,
+    texts: Sequence[str],
+    fonts: Sequence[ImageFont.FreeTypeFont],
+    x: int,
+    y: int,
+    ink: Colour,
+    centred: bool,
+) -> None:
+    for text, font in zip(texts, fonts, strict=True):
+        anchor = "ma" if centred else "la"
+        draw.text((x, y), text, font=font, fill=ink, anchor=anchor)
+        y += _line_height(font)
+
+
+def _rgb(colour: str) -> Colour:
+    value = colour.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def _ink(colour: str) -> Colour:
+    """White on a dark brand colour, near-black on a light one."""
+    r, g, b = _rgb(colour)
+    return (20, 20, 20) if 0.2126 * r + 0.7152 * g + 0.0722 * b > 150 else (255, 255, 255)

@@ -1,0 +1,104 @@
+"""A project's renditions, made from its compiled master: the cards each one shows, drawn and
+composed (`resources.renditions`). Nothing here is generated again: every rendition reuses
+the same clips, transitions and mixed sound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from resources.compile_plan import FRAMES
+from resources.engine.cards import draw_banner, draw_closing, draw_logo
+from resources.models import VideoProject
+from resources.renditions import Overlay, Rendered, RenditionPlan, render
+from resources.storage import StorageResource
+from studio_assets.domain.publishing import (
+    DEFAULT_COLOR,
+    BrandingSpec,
+    Card,
+    ListingSpec,
+    RenditionSpec,
+    closing_card,
+    opening_card,
+    renditions_for,
+)
+from studio_assets.domain.validation import inspect_image
+
+OPENING_S = 3.0
+CLOSING_S = 3.0
+MAX_LOGO_BYTES = 10 * 1024 * 1024
+
+
+def project_renditions(row: VideoProject) -> list[RenditionSpec]:
+    """The renditions the row asks for (or the defaults), in order: the first is the video."""
+    branding = BrandingSpec.model_validate(row.branding) if row.branding else None
+    asked = [RenditionSpec.model_validate(r) for r in row.renditions or []] or None
+    return renditions_for(row.aspect_ratio, branding, asked)
+
+
+def make_renditions(
+    storage: StorageResource,
+    row: VideoProject,
+    master: Path,
+    duration_s: float,
+    workdir: Path,
+    timeout_s: float,
+) -> list[tuple[RenditionSpec, Rendered]]:
+    """Each of the project's renditions from `master`, with its cards."""
+    listing = ListingSpec.model_validate(row.listing) if row.listing else None
+    branding = BrandingSpec.model_validate(row.branding) if row.branding else None
+    renditions = project_renditions(row)
+    logo = _logo(storage, row, branding, workdir) if any(r.branded for r in renditions) else None
+    made = []
+    for spec in renditions:
+        size = FRAMES[spec.aspect_ratio]
+        cards = workdir / f"cards-{spec.key}"
+        cards.mkdir(parents=True, exist_ok=True)
+        overlays = _overlays(
+            opening_card(row.name, listing),
+            closing_card(branding, spec.branded),
+            logo if spec.branded else None,
+            branding.primary_color if branding else DEFAULT_COLOR,
+            size,
+            duration_s,
+            cards,
+        )
+        plan = RenditionPlan(spec.key, size[0], size[1], overlays)
+        made.append((spec, render(master, plan, workdir, timeout_s)))
+    return made
+
+
+def _logo(
+    storage: StorageResource, row: VideoProject, branding: BrandingSpec | None, workdir: Path
+) -> Path | None:
+    """The brand's logo, fetched from the workspace and checked as a photo is."""
+    if branding is None or not branding.logo:
+        return None
+    path = storage.fetch_input(branding.logo, workdir / "logo", row.workspace_id, MAX_LOGO_BYTES)
+    inspect_image(path, "branding logo")
+    return path
+
+
+def _overlays(
+    opening: Card | None,
+    closing: Card | None,
+    logo: Path | None,
+    colour: str,
+    size: tuple[int, int],
+    total_s: float,
+    cards: Path,
+) -> tuple[Overlay, ...]:
+    """The opening card over the first seconds, the closing card over the last, the logo in a
+    corner in between (or throughout, without cards)."""
+    overlays = []
+    tour_start, tour_end = 0.0, total_s
+    if opening is not None:
+        tour_start = min(OPENING_S, total_s / 3)
+        png = draw_banner(opening.title, opening.lines, size, colour, cards / "opening.png")
+        overlays.append(Overlay(png, 0.0, tour_start))
+    if closing is not None:
+        tour_end = total_s - min(CLOSING_S, total_s / 3)
+        png = draw_closing(closing.title, closing.lines, size, colour, logo, cards / "closing.png")
+        overlays.append(Overlay(png, tour_end, total_s))
+    if logo is not None and tour_end > tour_start:
+        overlays.append(Overlay(draw_logo(logo, size, cards / "logo.png"), tour_start, tour_end))
+    return tuple(overlays)

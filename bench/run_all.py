@@ -18,6 +18,7 @@ SUITE = (
     "latency_bench.py",
     "photo_bench.py",
     "zip_bench.py",
+    "rendition_bench.py",
 )
 
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from resources.errors import InputRejected
 
 # fullmatch, not `$`: `$` also matches before a trailing newline ("name\n" would pass).
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def plain_name(text: str, limit: int = 80) -> str:
+    """`text` as a plain key segment or file name: accents dropped (`café` → `cafe`), anything
+    else but letters, digits, `.`, `_`, `-` turned into `-`, starting with a letter or digit,
+    at most `limit` characters; empty if nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", text.replace("ß", "ss")).encode("ascii", "ignore")
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text.decode())
+    plain = re.sub(r"\.{2,}", ".", plain).lstrip("._-")
+    return plain[:limit].rstrip(".-")
 
 
 def check_key(key: str) -> str:

@@ -21,7 +21,8 @@ from resources.compiler import X264, make_thumbnail
 from resources.ffmpeg import probe, run_ffmpeg
 
 FADE_S = 0.5
-FILL_BLUR = 40
+FILL_BLUR = 40  # px of blur at full size
+FILL_SCALE = 4
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,13 @@ def _render_args(master: Path, plan: RenditionPlan, out: Path, reframe: bool) ->
 
 def _reframed(video: Any, width: int, height: int) -> Any:
     """The picture fitted whole into the frame over a blurred, darker fill of itself."""
+    small_w, small_h = width // FILL_SCALE, height // FILL_SCALE  # blurred small: cheap
     fill = (
-        video.filter("scale", width, height, force_original_aspect_ratio="increase")
-        .filter("crop", width, height)
-        .filter("boxblur", FILL_BLUR)
+        video.filter("scale", small_w, small_h, force_original_aspect_ratio="increase")
+        .filter("crop", small_w, small_h)
+        .filter("boxblur", FILL_BLUR // FILL_SCALE)
         .filter("eq", brightness=-0.12)
+        .filter("scale", width, height)
     )
     picture = video.filter(
         "scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2

@@ -104,6 +104,8 @@ def settle_orphan(
     if run is None or run.is_finished or (gone := owner_gone(run)) is None:
         return None
     message = f"{gone}; run `studio retry {row_id}` or `studio run {row_id}` to resume it"
+    if project_id := getattr(row, "image_project_id", None):  # resumed with its project
+        message = f"{gone}; run `studio run {project_id}` to resume the project"
     dagster.report_run_failed(run, message=message)
     with db.session() as session:
         rows.fail(session, rows.model_for(kind), row_id, message, run_id=run_id)

@@ -8,12 +8,12 @@ every door that works on an image works on it. The project's status follows its 
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from resources.database import AppDatabase
+from resources.keys import plain_name
 from resources.models import ImageGeneration, ImageProject
 from resources.provider.pricing import price_cents
 from resources.repository import image_projects, rows
@@ -96,8 +96,7 @@ def photo_name(photo: ImageGeneration) -> str:
     """A photo's name as its owner knows it: the file name it was submitted with, without the
     extension (`IMG_0412`), made safe for a file name; the room type if it has none."""
     path = PurePosixPath(unquote(urlsplit(photo.original_image_url).path))
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip(".-")[:80]
-    return stem or photo.room_type or "photo"
+    return plain_name(path.stem) or photo.room_type or "photo"
 
 
 def image_project_status(

@@ -13,14 +13,20 @@ from resources.compile_plan import FRAMES
 from resources.database import AppDatabase
 from resources.engine.photo import framing_for
 from resources.errors import InputRejected
-from resources.keys import upload_key
+from resources.keys import plain_name, upload_key
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
 from studio_assets.domain.framing import tiny_photo_warning
 from studio_assets.domain.project_spec import ClipSpec, ProjectSpec
 from studio_assets.domain.rooms import enhancement_prompt, inpaint_prompt
-from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, check_mask, inspect_image
+from studio_assets.domain.validation import (
+    DEFAULT_WORKSPACE,
+    EnhanceSpec,
+    InpaintSpec,
+    check_mask,
+    inspect_image,
+)
 from studio_assets.domain.video_plan import estimate
 from studio_assets.runtime.photos import record_photo_warnings
 
@@ -56,8 +62,11 @@ def local_image(value: str, what: str) -> Path:
 
 def upload(storage: StorageResource, workspace_id: str, path: Path) -> str:
     """Store a checked local input under the workspace's uploads, keeping its (plain) name."""
-    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in path.name).lstrip(".-")
-    return storage.put_file(upload_key(workspace_id, new_id("up"), name or "input"), path)
+    suffix = plain_name(path.suffix.lower(), 8)
+    stem = plain_name(path.stem, 100) or "input"
+    return storage.put_file(
+        upload_key(workspace_id, new_id("up"), f"{stem}.{suffix}".rstrip(".")), path
+    )
 
 
 def checked_uri(
@@ -105,6 +114,7 @@ def submit_inpaint(
 ) -> str:
     """Create an `inpaint` row: a new version of the photo (or of an earlier generation)."""
     image, parent, version, project = _resolve_parent(db, spec)
+    spec = _in_parents_workspace(db, spec, parent)
     _check_local_pair(image, spec.mask)
     check_uris(storage, spec.workspace_id, {"image": image, "mask": spec.mask})
     return _add_image(
@@ -130,6 +140,20 @@ def _add_image(db: AppDatabase, draft: bool, **columns: object) -> str:
         if not draft:
             rows.queue(session, ImageGeneration, image_id)
     return image_id
+
+
+def _in_parents_workspace(db: AppDatabase, spec: InpaintSpec, parent_id: str | None) -> InpaintSpec:
+    """An edit of an earlier generation belongs to that generation's workspace; naming another
+    one (rather than leaving the default) is refused."""
+    if parent_id is None:
+        return spec
+    with db.session() as session:
+        workspace = rows.get(session, ImageGeneration, parent_id).workspace_id
+    if spec.workspace_id not in (workspace, DEFAULT_WORKSPACE):
+        raise InputRejected(
+            f"{parent_id} belongs to workspace {workspace!r}, not {spec.workspace_id!r}"
+        )
+    return spec.model_copy(update={"workspace_id": workspace})
 
 
 def _resolve_parent(

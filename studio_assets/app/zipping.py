@@ -9,7 +9,6 @@ version are listed in `MISSING.txt` rather than dropped. Every photo is copied f
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import zipfile
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit
 
 from resources.database import AppDatabase
 from resources.errors import NotFound, StudioError
-from resources.keys import image_project_key
+from resources.keys import image_project_key, plain_name
 from resources.models import ImageGeneration, ImageProject
 from resources.repository import image_projects, rows
 from resources.storage import StorageResource
@@ -49,7 +48,7 @@ class Archive:
 
 def default_file_name(project: ImageProject, today: date | None = None) -> str:
     """`{project}-{YYYY-MM-DD}.zip`: the project's name made safe for a file name."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", project.name).strip(".-")[:80] or project.id
+    stem = plain_name(project.name) or project.id
     return f"{stem}-{(today or date.today()).isoformat()}.zip"
 
 
@@ -95,12 +94,17 @@ def write_zip(storage: StorageResource, archive: Archive, out: BinaryIO) -> Arch
 
 def save_zip(storage: StorageResource, archive: Archive, path: Path) -> Archive:
     """Write the ZIP to `path` atomically: a crash leaves no half-written archive there."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise StudioError(f"cannot write the ZIP to {path}: it is a folder (name a file in it)")
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as out:  # the umask's permissions, as any file the user writes
             written = write_zip(storage, archive, out)
         os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise StudioError(f"cannot write the ZIP to {path}: {exc.strerror or exc}") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

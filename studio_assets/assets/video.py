@@ -36,6 +36,7 @@ from studio_assets.runtime.photos import (
 )
 from studio_assets.runtime.progress import Tracker
 from studio_assets.runtime.projects import Project, load_project
+from studio_assets.runtime.renditions import fetch_logo
 from studio_assets.runtime.row_validation import check_music, check_project_rows
 from studio_assets.runtime.slots import (
     SlotBatch,
@@ -183,6 +184,7 @@ def _clip_batch(
     inputs = {clip.id: _fetch_inputs(storage, clip, workdir, row) for clip in clips}
     if track is not None:
         check_music(storage, track, row.workspace_id, workdir)
+    fetch_logo(storage, row, workdir)
     warnings = [
         f"clip {clip.sequence_order + 1} ({labels[clip.id]}): {photo.framed.warning}"
         for clip in clips

@@ -123,6 +123,8 @@ class Wiring:
 
     def submit_image_project(self, data: dict[str, Any], draft: bool = False) -> str:
         """The project's photos, with the estimate of the image model that will run them."""
+        if "clips" in data and "photos" not in data:
+            raise StudioError("this is a video project spec (it has `clips`): use `studio submit`")
         spec = parse_spec(ImageProjectSpec, data)
         model = self.provider.model_for(Kind.IMAGE_EDIT)
         return image_projects.submit_image_project(
@@ -170,10 +172,7 @@ class Wiring:
         wanted = (*RUNNABLE_PHOTO, rows.RowStatus.COMPLETED) if run_config else RUNNABLE_PHOTO
         photos = image_projects.photo_ids(self.db, row_id, wanted)
         if not photos:
-            raise StudioError(
-                f"{row_id} has no photo left to run: `studio retry {row_id}` queues its "
-                "canceled ones, `--force` buys the finished ones again"
-            )
+            raise StudioError(f"{row_id} has no photo left to run: {self._why_none(row_id)}")
         for draft in image_projects.photo_ids(self.db, row_id, (rows.RowStatus.DRAFT,)):
             with self.db.session() as session:  # submitted now: the project reads as queued
                 rows.queue(session, ImageGeneration, draft)
@@ -185,6 +184,13 @@ class Wiring:
                 run_in_process(self.defs, self.instance, self.db, photo, run_config, on_poll)
             )
         return results
+
+    def _why_none(self, project_id: str) -> str:
+        if image_projects.photo_ids(self.db, project_id, (rows.RowStatus.CANCELED,)):
+            return f"`studio retry {project_id}` queues its canceled photos"
+        if image_projects.photo_ids(self.db, project_id, (rows.RowStatus.PROCESSING,)):
+            return "its photos are running elsewhere (`studio status` follows them)"
+        return "every photo is finished (`--force` buys them all again)"
 
     def _is_image_project(self, row_id: str) -> bool:
         with self.db.session() as session:

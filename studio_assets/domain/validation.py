@@ -20,6 +20,7 @@ from studio_assets.domain.rooms import ROOM_TYPES, STYLES
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_SIDE_PX = 8192
 MAX_PROMPT_CHARS = 2000
+DEFAULT_WORKSPACE = "ws_default"
 MAX_PROBLEMS = 8  # a spec's problems listed in one message; the rest are counted
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -128,7 +129,9 @@ Style = Annotated[str, AfterValidator(_known_style)]
 class EnhanceSpec(SpecModel):
     """An enhancement request as the app (or `studio image enhance`) submits it."""
 
-    workspace_id: str = Field(default="ws_default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    workspace_id: str = Field(
+        default=DEFAULT_WORKSPACE, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+    )
     image: str = Field(min_length=1)
     room_type: Literal[ROOM_TYPES] = "other"  # type: ignore[valid-type]
     style: Style = "natural"
@@ -138,7 +141,9 @@ class EnhanceSpec(SpecModel):
 class InpaintSpec(SpecModel):
     """An inpainting request: white in the mask = the area to change."""
 
-    workspace_id: str = Field(default="ws_default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    workspace_id: str = Field(
+        default=DEFAULT_WORKSPACE, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+    )
     image: str = Field(min_length=1)
     mask: str = Field(min_length=1)
     mode: Literal["remove", "add"]

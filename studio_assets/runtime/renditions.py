@@ -8,6 +8,7 @@ from pathlib import Path
 
 from resources.compile_plan import FRAMES
 from resources.engine.cards import draw_banner, draw_closing, draw_logo
+from resources.errors import InputRejected
 from resources.models import VideoProject
 from resources.renditions import Overlay, Rendered, RenditionPlan, render
 from resources.storage import StorageResource
@@ -47,7 +48,7 @@ def make_renditions(
     listing = ListingSpec.model_validate(row.listing) if row.listing else None
     branding = BrandingSpec.model_validate(row.branding) if row.branding else None
     renditions = project_renditions(row)
-    logo = _logo(storage, row, branding, workdir) if any(r.branded for r in renditions) else None
+    logo = fetch_logo(storage, row, workdir) if any(r.branded for r in renditions) else None
     made = []
     for spec in renditions:
         size = FRAMES[spec.aspect_ratio]
@@ -67,13 +68,16 @@ def make_renditions(
     return made
 
 
-def _logo(
-    storage: StorageResource, row: VideoProject, branding: BrandingSpec | None, workdir: Path
-) -> Path | None:
-    """The brand's logo, fetched from the workspace and checked as a photo is."""
-    if branding is None or not branding.logo:
+def fetch_logo(storage: StorageResource, row: VideoProject, workdir: Path) -> Path | None:
+    """The brand's logo, fetched from the row's workspace and checked as a photo is (the first
+    step calls this too, so a broken or foreign logo refuses the project before it pays)."""
+    logo = (row.branding or {}).get("logo")
+    if not logo:
         return None
-    path = storage.fetch_input(branding.logo, workdir / "logo", row.workspace_id, MAX_LOGO_BYTES)
+    try:
+        path = storage.fetch_input(logo, workdir / "logo", row.workspace_id, MAX_LOGO_BYTES)
+    except InputRejected as exc:
+        raise InputRejected(f"branding logo: {exc}") from None
     inspect_image(path, "branding logo")
     return path
 

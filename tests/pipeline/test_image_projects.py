@@ -363,5 +363,60 @@ def test_the_cli_submits_runs_and_zips_an_image_project(tmp_path: Path) -> None:
     assert [p["status"] for p in status["photos"]] == ["completed"] * 4
     again = run_studio(home, "run", project_id, "--json")
     assert again.returncode == 1 and "no photo left to run" in again.stderr
+    folder_out = run_studio(home, "images", "zip", project_id, "--output", str(elsewhere))
+    assert folder_out.returncode == 1 and "it is a folder" in folder_out.stderr
+    assert "Traceback" not in folder_out.stderr
+    assert "every photo is finished" in again.stderr
     missing = run_studio(home, "images", "zip", "ip_nope")
     assert missing.returncode == 1 and "image project 'ip_nope' not found" in missing.stderr
+
+
+def test_camera_and_foreign_file_names_are_uploaded_under_plain_names(studio: Studio) -> None:
+    names = ("_DSC1234.JPG", "café au lait.jpg", "Küche Foto (1).jpeg", f"{'x' * 200}.jpg")
+    photos_spec = [
+        {"image": str(room_photo(studio.tmp / name, "kitchen", (320, 180))), "room_type": "kitchen"}
+        for name in names
+    ]
+    project_id = image_projects.submit_image_project(
+        studio.db,
+        studio.storage,
+        parse_spec(ImageProjectSpec, {"name": "Äpfelstraße 5", "photos": photos_spec}),
+    )
+    status = image_projects.image_project_status(studio.db, studio.storage, project_id)
+    assert [p["name"] for p in status["photos"]] == [
+        "DSC1234",
+        "cafe-au-lait",
+        "Kuche-Foto-1",
+        "x" * 80,
+    ]
+    assert zipping.default_file_name(project(studio, project_id)).startswith("Apfelstrasse-5-")
+
+
+def test_an_edit_of_a_photo_belongs_to_the_photos_workspace(studio: Studio) -> None:
+    photo = room_photo(studio.tmp / "IMG_1.jpg", "kitchen", (480, 270))
+    data = {
+        "name": "Demo",
+        "workspace_id": "ws_demo",
+        "photos": [{"image": str(photo), "room_type": "kitchen"}],
+    }
+    project_id = image_projects.submit_image_project(
+        studio.db, studio.storage, parse_spec(ImageProjectSpec, data)
+    )
+    run_photos(studio, project_id)
+    first = photos(studio, project_id)[0]
+    mask, drawn = studio.tmp / "mask.png", Image.new("L", (480, 270))
+    ImageDraw.Draw(drawn).ellipse((200, 100, 260, 160), fill=255)
+    drawn.save(mask)
+
+    edit_id = submission.submit_inpaint(  # the CLI's default workspace, as a user types it
+        studio.db, studio.storage, InpaintSpec(image=first.id, mask=str(mask), mode="remove")
+    )
+
+    with studio.db.session() as session:
+        assert rows.get(session, ImageGeneration, edit_id).workspace_id == "ws_demo"
+    with pytest.raises(InputRejected, match="belongs to workspace 'ws_demo', not 'ws_evil'"):
+        submission.submit_inpaint(
+            studio.db,
+            studio.storage,
+            InpaintSpec(image=first.id, mask=str(mask), mode="remove", workspace_id="ws_evil"),
+        )

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from resources.errors import InputRejected
 from resources.ffmpeg import index_first, measure_loudness, probe, run_ffmpeg
+from resources.models import VideoProject
 from studio_assets.app import status as status_json
 from studio_assets.app import submission
 from studio_assets.app.samples import music_bed, room_photo
@@ -165,3 +166,22 @@ def test_a_broken_logo_is_refused_before_anything_is_written(sqlite_studio: Stud
     made = spec(sqlite_studio, branding={**BRANDING, "logo": str(broken)})
     with pytest.raises(InputRejected, match="branding logo logo.png is corrupt"):
         submission.submit_project(sqlite_studio.db, sqlite_studio.storage, made)
+
+
+def test_a_logo_from_another_workspace_refuses_the_project_before_it_pays(
+    sqlite_studio: Studio,
+) -> None:
+    """A row the app wrote itself: its logo is another workspace's file."""
+    studio = sqlite_studio
+    project_id = submission.submit_project(studio.db, studio.storage, spec(studio))
+    theirs = studio.storage.put_file(
+        "workspaces/ws_other/uploads/u1/logo.png", logo(studio.tmp / "their-logo.png")
+    )
+    with studio.db.session() as session:
+        session.get(VideoProject, project_id).branding = {**BRANDING, "logo": theirs}
+
+    assert not run(studio, project_id).success
+
+    failed = project(studio, project_id)
+    assert failed.status == "failed" and failed.error_message.startswith("branding logo: ")
+    assert [c.status for c in clips(studio, project_id)] == ["pending", "pending"]  # nothing bought

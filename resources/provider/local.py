@@ -28,6 +28,10 @@ MODELS = {
 }
 
 
+REQUEST_PREFIX = "local-"
+"""Every request id the offline engine hands out starts so (a preview's clips are known by it)."""
+
+
 class LocalProvider(ProviderResource):
     """Free, offline generations with the same interface as Fal.ai."""
 
@@ -46,7 +50,7 @@ class LocalProvider(ProviderResource):
         return 0
 
     def submit(self, job: GenerationJob) -> str:
-        return f"local-{uuid.uuid4().hex}"
+        return f"{REQUEST_PREFIX}{uuid.uuid4().hex}"
 
     def wait(
         self,

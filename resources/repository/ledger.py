@@ -19,6 +19,7 @@ guarded by the states it may come from; nothing else writes a slot's columns.
 | submitting, submitted | `canceled`    | failed     | an operator canceled the request            |
 | pending, failed       | `give_up`     | failed     | the item failed before anything was bought  |
 | any                   | `reset`       | pending    | only when forced: buy again                 |
+| completed (free)      | `drop_free`   | pending    | a previewed project is bought for real      |
 
 `claim` takes only `pending`/`failed`: a slot that is `ambiguous` or `held` may already have been
 paid for, so only `force` (`reset`) buys it again. A `submitting` slot is never taken over: once
@@ -347,6 +348,25 @@ def reset(session: Session, slot: Slot, row_id: str) -> bool:
         slot,
         row_id,
         tuple(SlotStatus),
+        status=SlotStatus.PENDING,
+        request_id=None,
+        url=None,
+        cost=0,
+        error=None,
+        lease_owner=None,
+        token=None,
+    )
+
+
+def drop_free(session: Session, slot: Slot, row_id: str, free_prefix: str) -> bool:
+    """Forget a finished generation the free engine made (its request id starts with
+    `free_prefix`): the preview's clip makes way for the paid one."""
+    return _move(
+        session,
+        slot,
+        row_id,
+        (SlotStatus.COMPLETED,),
+        slot.col("request_id").startswith(free_prefix),
         status=SlotStatus.PENDING,
         request_id=None,
         url=None,

@@ -12,6 +12,7 @@ The moves (a paid slot's own moves are in `ledger`):
 | `set_status` | the step's running state            | completed                       | a step  |
 | `fail`       | any but completed, failed, canceled | failed (with the reason)        | all     |
 | `cancel`     | any but completed, failed, canceled | canceled                        | CLI     |
+| `approve`    | previewed                           | queued (submission + 1), paid   | CLI/app |
 
 ¹ unless `redo` (force, or the compile step re-run by a retry).
 """
@@ -30,6 +31,7 @@ from resources.models import ImageGeneration, ImageProject, MusicTrack, VideoCli
 from resources.repository import image_projects
 from resources.repository.ledger import now
 from resources.repository.statuses import LAUNCHABLE as LAUNCHABLE
+from resources.repository.statuses import RESTING as RESTING
 from resources.repository.statuses import RETRYABLE as RETRYABLE
 from resources.repository.statuses import TERMINAL as TERMINAL
 from resources.repository.statuses import WAITING as WAITING
@@ -112,6 +114,29 @@ def queue(session: Session, model: Row, row_id: str) -> int:
         row = get(session, model, row_id)
         raise StudioError(f"{row_id} is {row.status}; only {', '.join(LAUNCHABLE)} can be queued")
     return int(get(session, model, row_id).submission)
+
+
+def approve(session: Session, project_id: str) -> int:
+    """A previewed project is bought for real: `preview` cleared, queued as a new submission;
+    its free preview clips are reset by the caller (`ledger.reset`). The submission number."""
+    result = session.execute(
+        update(VideoProject)
+        .where(VideoProject.id == project_id, VideoProject.status == RowStatus.PREVIEWED)
+        .values(
+            status=RowStatus.QUEUED,
+            preview=False,
+            submission=VideoProject.submission + 1,
+            run_id=None,
+            queued_at=now(),
+            error_message=None,
+            step="queued",
+            label="Approved: waiting for a worker…",
+        )
+    )
+    row = get(session, VideoProject, project_id)
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise StudioError(f"{project_id} is {row.status}; only a previewed project can be approved")
+    return int(row.submission)
 
 
 @dataclass(frozen=True)

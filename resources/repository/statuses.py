@@ -13,6 +13,7 @@ class RowStatus(StrEnum):
     PROCESSING = "processing"  # an image's run
     GENERATING = "generating"  # a project's clips and transitions
     COMPILING = "compiling"  # a project's final video
+    PREVIEWED = "previewed"  # a project's free preview is ready: `approve` buys it
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
@@ -22,3 +23,5 @@ LAUNCHABLE = (RowStatus.DRAFT, RowStatus.QUEUED, RowStatus.FAILED, RowStatus.CAN
 TERMINAL = (RowStatus.COMPLETED, RowStatus.FAILED, RowStatus.CANCELED)
 RETRYABLE = (RowStatus.FAILED, RowStatus.CANCELED)
 WAITING = (RowStatus.DRAFT, RowStatus.QUEUED)
+RESTING = (*TERMINAL, RowStatus.PREVIEWED)
+"""Nothing runs until someone acts: what `--watch` and `studio run` wait for."""

@@ -79,6 +79,14 @@ def retry(db: AppDatabase, row_id: str) -> int:
         return int(rows.get(session, ImageProject, row_id).submission)
 
 
+def approve(db: AppDatabase, project_id: str) -> int:
+    """Buy a previewed project for real: queued as a new submission for the sensor; its run
+    forgets the preview's free clips (`projects.drop_preview_clips`) and the configured
+    provider makes each once. The submission number."""
+    with db.session() as session:
+        return rows.approve(session, project_id)
+
+
 def settle_orphan(
     db: AppDatabase, instance: Callable[[], dg.DagsterInstance], row_id: str
 ) -> str | None:

@@ -52,14 +52,7 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
                 "video_url": _link(storage, row.final_video_url),
                 "thumbnail_url": _link(storage, row.thumbnail_url),
                 "duration_seconds": row.duration_seconds,
-                "renditions": [
-                    {
-                        **made,
-                        "video_url": _link(storage, made["video_url"]),
-                        "thumbnail_url": _link(storage, made["thumbnail_url"]),
-                    }
-                    for made in row.outputs or []
-                ],
+                "renditions": _renditions(storage, row.outputs),
             }
         return {
             "id": row.id,
@@ -78,7 +71,29 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
             "label": row.label,
             "run_id": row.run_id,
             "warnings": photo_warnings(storage, row),
+            "preview": _preview(storage, row),
         }
+
+
+def _preview(storage: StorageResource, row: VideoProject) -> dict[str, Any] | None:
+    """The free preview's renditions (`previewed`, and kept after `approve` for comparison)."""
+    if not row.preview_outputs:
+        return None
+    return {"renditions": _renditions(storage, row.preview_outputs)}
+
+
+def _renditions(
+    storage: StorageResource, made: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Rendition records with their storage URIs turned into links."""
+    return [
+        {
+            **one,
+            "video_url": _link(storage, one["video_url"]),
+            "thumbnail_url": _link(storage, one["thumbnail_url"]),
+        }
+        for one in made or []
+    ]
 
 
 def status_of(db: AppDatabase, storage: StorageResource, row_id: str) -> dict[str, Any]:

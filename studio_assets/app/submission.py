@@ -245,6 +245,7 @@ def submit_project(
                 listing=spec.listing.model_dump() if spec.listing else None,
                 branding=branding,
                 renditions=[r.model_dump() for r in spec.output_renditions()],
+                preview=spec.preview,
                 generate_native_audio=spec.generate_native_audio,
                 music_track_id=music_id,
                 music_volume=spec.music.volume if spec.music else 50,

@@ -93,7 +93,10 @@ def final_video(
             tracker.report("compiling", COMPILE_PROGRESS[1], "Uploading the video…")
             outputs = [_store(storage, row, n, spec, done) for n, (spec, done) in enumerate(made)]
             actual = billed_cents(app_db, project_id)
-            _finish(app_db, tracker, project_id, outputs, actual)
+            if row.preview:
+                _previewed(app_db, tracker, row, outputs)
+            else:
+                _finish(app_db, tracker, project_id, outputs, actual)
             video_uri = outputs[0]["video_url"]
             notify(app_db, webhooks, "video", project_id, context.log)
             return dg.MaterializeResult(
@@ -155,13 +158,19 @@ def _renditions(
 def _store(
     storage: StorageResource, row: VideoProject, n: int, spec: RenditionSpec, done: Rendered
 ) -> dict[str, Any]:
-    """The first rendition is `final.mp4` (the video of the contract), the others by key."""
+    """The first rendition is `final.mp4` (the video of the contract), the others by key; a
+    preview's are `preview…` beside them."""
     suffix = "" if n == 0 else f"-{spec.key}"
+    video_name, thumb_name = (
+        ("preview", "preview-thumbnail") if row.preview else ("final", "thumbnail")
+    )
     video = storage.put_file(
-        video_key(row.workspace_id, row.id, f"final{suffix}.mp4"), done.video, "video/mp4"
+        video_key(row.workspace_id, row.id, f"{video_name}{suffix}.mp4"), done.video, "video/mp4"
     )
     thumbnail = storage.put_file(
-        video_key(row.workspace_id, row.id, f"thumbnail{suffix}.jpg"), done.thumbnail, "image/jpeg"
+        video_key(row.workspace_id, row.id, f"{thumb_name}{suffix}.jpg"),
+        done.thumbnail,
+        "image/jpeg",
     )
     return {
         "aspect_ratio": spec.aspect_ratio,
@@ -203,6 +212,30 @@ def _finish(
         why = tracker.stop.reason() or f"{project_id} is no longer compiling"
         raise dg.Failure(description=why, allow_retries=False)
     tracker.publish("completed", 100, READY, cost_cents=actual)
+
+
+def _previewed(
+    db: AppDatabase, tracker: Tracker, row: VideoProject, outputs: list[dict[str, Any]]
+) -> None:
+    """The free preview is ready: the row waits `previewed` for `approve`, showing the price."""
+    label = f"Preview ready: `studio approve {row.id}` buys it for {row.estimated_cost} ¢"
+    with db.session() as session:
+        done = rows.set_status(
+            session,
+            VideoProject,
+            row.id,
+            rows.RowStatus.PREVIEWED,
+            from_states=(rows.RowStatus.COMPILING,),
+            preview_outputs=outputs,
+            error_message=None,
+            step="previewed",
+            progress=100,
+            label=label,
+        )
+    if not done:
+        why = tracker.stop.reason() or f"{row.id} is no longer compiling"
+        raise dg.Failure(description=why, allow_retries=False)
+    tracker.publish("previewed", 100, label, cost_cents=0)
 
 
 def _refuse_failed_checks(checks: list[dg.AssetCheckResult]) -> None:

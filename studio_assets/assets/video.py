@@ -35,7 +35,12 @@ from studio_assets.runtime.photos import (
     record_photo_warnings,
 )
 from studio_assets.runtime.progress import Tracker
-from studio_assets.runtime.projects import Project, load_project
+from studio_assets.runtime.projects import (
+    Project,
+    drop_preview_clips,
+    engine_for,
+    load_project,
+)
 from studio_assets.runtime.renditions import fetch_logo
 from studio_assets.runtime.row_validation import check_music, check_project_rows
 from studio_assets.runtime.slots import (
@@ -75,8 +80,10 @@ def video_clips(
     ):
         project = load_project(app_db, project_id)
         track = check_project_rows(app_db, project.row, project.clips)  # as `studio submit` does
+        project = drop_preview_clips(app_db, project, provider)
+        paid, provider = provider, engine_for(project.row, provider)  # a preview: free engine
         provider.check_ready()
-        model = provider.model_for(Kind.IMAGE_TO_VIDEO)
+        model = paid.model_for(Kind.IMAGE_TO_VIDEO)  # the estimate is what approving costs
         cost = estimate(model, project.clips, project.row.generate_native_audio)
         with app_db.session() as session:
             rows.start(session, VideoProject, project_id, context.run.run_id, "generating")
@@ -256,6 +263,7 @@ def transition_clips(
         context, app_db, "video", project_id, INFRA_RETRY.max_retries, webhooks
     ):
         project = load_project(app_db, project_id)
+        provider = engine_for(project.row, provider)
         row, pairs = project.row, runnable_transitions(project.clips)
         tracker.report(
             "generating", TRANSITION_PROGRESS[0], f"Generating {plural(len(pairs), 'transition')}…"

@@ -20,7 +20,8 @@ from studio_assets.app.instance import ensure_dagster_home
 from studio_assets.cli import catalog, serving
 from studio_assets.cli.images import images_app
 from studio_assets.cli.output import (
-    TERMINAL,
+    DONE,
+    RESTING,
     emit,
     err_console,
     fail,
@@ -112,7 +113,7 @@ def image_enhance(
         )
         status = run_and_report(wiring, image_id, as_json) if wait else wiring.status(image_id)
         emit(status, as_json)
-        if wait and status["status"] != "completed":
+        if wait and status["status"] not in DONE:
             raise typer.Exit(1)
 
 
@@ -133,7 +134,7 @@ def image_inpaint(
         )
         status = run_and_report(wiring, image_id, as_json) if wait else wiring.status(image_id)
         emit(status, as_json)
-        if wait and status["status"] != "completed":
+        if wait and status["status"] not in DONE:
             raise typer.Exit(1)
 
 
@@ -150,6 +151,14 @@ def submit(
     draft: Annotated[
         bool, typer.Option("--draft", help="Leave it draft (launch it over GraphQL or from Dagit)")
     ] = False,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="A video: render it all free on the offline engine first, then "
+            "`studio approve` buys it",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Validate a spec, write its rows and queue it for the sensor.
@@ -160,6 +169,10 @@ def submit(
     """
     with Wiring.guard() as wiring:
         data = read_spec(spec_path)
+        if preview:
+            if "clips" not in data:
+                fail("--preview is for video projects (a spec with `clips`)")
+            data["preview"] = True
         if "photos" in data and "clips" not in data:
             row_id = wiring.submit_image_project(data, draft=draft)
         elif "clips" not in data and "mask" in data:
@@ -195,7 +208,7 @@ def demo(as_json: JsonFlag = False) -> None:
                 highlight=False,
             )
         emit(status, as_json)
-        if status["status"] != "completed":
+        if status["status"] not in DONE:
             raise typer.Exit(1)
 
 
@@ -210,7 +223,7 @@ def run(
         config = wiring.force_config(row_id) if force else None
         status = run_and_report(wiring, row_id, as_json, run_config=config)
         emit(status, as_json)
-        if status["status"] != "completed":
+        if status["status"] not in DONE:
             raise typer.Exit(1)
 
 
@@ -229,7 +242,7 @@ def status(
             with progress_bar(True) as progress:
                 poll = poller(progress, lambda: wiring.status(row_id))
                 said = None
-                while current["status"] not in TERMINAL:
+                while current["status"] not in RESTING:
                     poll()
                     note = queue_note(wiring.db, wiring.instance, current)
                     if note and note.split(";")[1] != said:  # once per change of diagnosis
@@ -285,7 +298,23 @@ def retry(
         wiring.retry(row_id)
         status = run_and_report(wiring, row_id, as_json) if wait else wiring.status(row_id)
         emit(status, as_json)
-        if wait and status["status"] != "completed":
+        if wait and status["status"] not in DONE:
+            raise typer.Exit(1)
+
+
+@app.command("approve")
+def approve(
+    project_id: Annotated[str, typer.Argument(help="A previewed video project id")],
+    wait: Annotated[bool, typer.Option("--wait", help="Run it now, in this process")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Buy a previewed project for real: the configured provider makes each clip once and the
+    final video is compiled with the preview's plan (cards, renditions, sound)."""
+    with Wiring.guard(existing=True) as wiring:
+        control.approve(wiring.db, project_id)
+        status = run_and_report(wiring, project_id, as_json) if wait else wiring.status(project_id)
+        emit(status, as_json)
+        if wait and status["status"] not in DONE:
             raise typer.Exit(1)
 
 

@@ -12,15 +12,19 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from resources.repository import rows
 from studio_assets.domain.wording import plural
 
-__all__ = ["TERMINAL", "emit", "err_console", "fail", "plural", "poller", "progress_bar"]
+__all__ = ["DONE", "RESTING", "emit", "err_console", "fail", "plural", "poller", "progress_bar"]
 
 # soft_wrap: a path or an id is never broken across lines when stderr is not a terminal
 err_console = Console(stderr=True, soft_wrap=True)
 console = Console(soft_wrap=True)
 
-TERMINAL = ("completed", "failed", "canceled")
+RESTING = tuple(str(s) for s in rows.RESTING)
+"""Where a run leaves a row and nothing moves until someone acts: `--watch` stops there."""
+DONE = ("completed", "previewed")
+"""A `studio run` that ends here succeeded (a preview is a success too)."""
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -105,6 +105,8 @@ class ProjectSpec(SpecModel):
     listing: ListingSpec | None = None
     branding: BrandingSpec | None = None
     renditions: list[RenditionSpec] | None = None
+    preview: bool = False
+    """Render it all on the offline engine first, free; `studio approve` then buys it."""
     clips: list[ClipSpec]
 
     _renditions = field_validator("renditions")(check_renditions)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from resources.database import AppDatabase
 from resources.errors import InputRejected
 from resources.models import VideoClip, VideoProject
-from resources.repository import rows
+from resources.provider.base import ProviderResource
+from resources.provider.local import REQUEST_PREFIX, LocalProvider
+from resources.repository import ledger, rows
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,26 @@ def load_project(db: AppDatabase, project_id: str) -> Project:
     if not clips:
         raise InputRejected("Video project has zero clips configured")
     return Project(project, clips)
+
+
+def engine_for(row: VideoProject, provider: ProviderResource) -> ProviderResource:
+    """What makes the project's clips: the configured provider, or for a preview the offline
+    engine (free; `approve` resets those clips so the provider makes them for real)."""
+    return LocalProvider() if row.preview else provider
+
+
+def drop_preview_clips(db: AppDatabase, project: Project, provider: ProviderResource) -> Project:
+    """A previewed project now bought for real (`approve`, or the app's own UPDATE): the clips
+    and transitions the free engine made for the preview are forgotten, so `provider` makes
+    each once. Nothing to do for a preview itself, or when the provider is the free engine."""
+    row = project.row
+    if row.preview or not row.preview_outputs or provider.name == LocalProvider().name:
+        return project
+    with db.session() as session:
+        for clip in project.clips:
+            for slot in (ledger.CLIP, ledger.TRANSITION):
+                ledger.drop_free(session, slot, clip.id, REQUEST_PREFIX)
+    return load_project(db, row.id)
 
 
 def billed_cents(db: AppDatabase, project_id: str) -> int:

@@ -69,6 +69,7 @@ def project_spec_of(
         "listing": row.listing,
         "branding": row.branding,
         "renditions": row.renditions,
+        "preview": bool(row.preview),
         "clips": [
             {
                 "image": clip.source_image_url,

@@ -12,14 +12,18 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from resources.errors import InputRejected
+from resources.errors import InputRejected, StudioError
 from resources.ffmpeg import index_first, measure_loudness, probe, run_ffmpeg
 from resources.models import VideoProject
+from resources.provider.base import Kind
+from resources.repository import rows
+from studio_assets.app import control, submission
 from studio_assets.app import status as status_json
-from studio_assets.app import submission
 from studio_assets.app.samples import music_bed, room_photo
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import parse_spec
+from studio_assets.runtime.projects import drop_preview_clips, load_project
+from tests.support.fakes import fake, journal
 from tests.support.projects import clips, project, run
 from tests.support.studio_fixtures import Studio
 
@@ -185,3 +189,75 @@ def test_a_logo_from_another_workspace_refuses_the_project_before_it_pays(
     failed = project(studio, project_id)
     assert failed.status == "failed" and failed.error_message.startswith("branding logo: ")
     assert [c.status for c in clips(studio, project_id)] == ["pending", "pending"]  # nothing bought
+
+
+def test_a_free_preview_then_approve_buys_each_clip_once_with_the_same_cards(
+    sqlite_studio: Studio,
+) -> None:
+    studio = sqlite_studio
+    provider = fake()
+    made = spec(studio, listing=LISTING, branding=BRANDING, preview=True)
+    made.clips[0].transition = "seamless"
+    project_id = submission.submit_project(
+        studio.db, studio.storage, made, model=provider.model_for(Kind.IMAGE_TO_VIDEO)
+    )
+    estimate = project(studio, project_id).estimated_cost
+    assert estimate > 0
+
+    assert run(studio, project_id, provider=provider).success
+
+    previewed = project(studio, project_id)
+    assert previewed.status == "previewed" and previewed.final_video_url is None
+    assert journal(provider.journal_name).submits == []  # the preview bought nothing
+    assert previewed.estimated_cost == estimate and str(estimate) in previewed.label
+    status = status_json.video_status(studio.db, studio.storage, project_id)
+    preview = [Path(r["video_url"]) for r in status["preview"]["renditions"]]
+    assert len(preview) == 2 and status["output"] is None
+
+    control.approve(studio.db, project_id)
+    assert project(studio, project_id).status == "queued"
+    with pytest.raises(StudioError, match="only a previewed project can be approved"):
+        control.approve(studio.db, project_id)
+    assert run(studio, project_id, provider=provider).success
+
+    done = project(studio, project_id)
+    assert done.status == "completed" and done.actual_cost == estimate
+    bought = journal(provider.journal_name).submits
+    assert sorted(label.split(" (")[0] for label in bought) == [
+        "clip 1",
+        "clip 2",
+        "transition 1→2",
+    ]  # each once, nothing twice
+    final = [
+        Path(r["video_url"])
+        for r in status_json.video_status(studio.db, studio.storage, project_id)["output"][
+            "renditions"
+        ]
+    ]
+    work = studio.tmp / "frames"
+    work.mkdir()
+    for before, after in zip(preview, final, strict=True):
+        assert text_at(before, 1.5, work) == text_at(after, 1.5, work)  # the same opening card
+        assert text_at(before, 14.0, work) == text_at(after, 14.0, work)  # and closing card
+
+
+def test_approving_through_the_db_forgets_only_the_free_preview_clips(
+    sqlite_studio: Studio,
+) -> None:
+    """The app's own UPDATE (preview=false, queued): the run drops the clips the free engine
+    made, never one a provider was paid for."""
+    studio = sqlite_studio
+    project_id = submission.submit_project(studio.db, studio.storage, spec(studio, preview=True))
+    with studio.db.session() as session:
+        row = session.get(VideoProject, project_id)
+        row.preview, row.preview_outputs = False, [{"video_url": "file:///x.mp4"}]
+        free, paid = rows.clips(session, project_id)
+        free.status, free.provider_request_id, free.clip_url = "completed", "local-1", "file:///a"
+        paid.status, paid.provider_request_id, paid.clip_url = "completed", "fal-2", "file:///b"
+
+    after = drop_preview_clips(studio.db, load_project(studio.db, project_id), fake())
+
+    assert [(c.status, c.provider_request_id) for c in after.clips] == [
+        ("pending", None),
+        ("completed", "fal-2"),
+    ]

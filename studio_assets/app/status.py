@@ -11,6 +11,9 @@ from resources.storage import StorageResource
 from studio_assets.app.image_projects import image_project_status
 from studio_assets.runtime.photos import photo_warnings
 
+FREE = ["preview", "cards", "renditions", "loudness"]
+"""What a project's estimate does not charge for: it is all made by studio itself."""
+
 
 def _link(storage: StorageResource, uri: str | None) -> str | None:
     return storage.downloadable_url(uri) if uri else None
@@ -65,7 +68,11 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
                 "percentage": row.progress,
             },
             "output": output,
-            "cost": {"estimated_cents": row.estimated_cost, "actual_cents": row.actual_cost},
+            "cost": {
+                "estimated_cents": row.estimated_cost,
+                "actual_cents": row.actual_cost,
+                "included_free": FREE,  # the estimate prices the clips and transitions only
+            },
             "error": row.error_message,
             "step": row.step,
             "label": row.label,

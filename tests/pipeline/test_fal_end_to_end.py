@@ -22,10 +22,11 @@ from resources.provider.fal import FalProvider
 from resources.provider.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT
 from resources.repository import rows
 from resources.storage import S3Storage
-from studio_assets.app import status, submission
+from studio_assets.app import control, status, submission
 from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
-from studio_assets.domain.validation import EnhanceSpec, InpaintSpec
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
 from tests.support.fal_standin import FAL_KEY, FalStandin
 from tests.support.projects import make_project, project, run
 from tests.support.studio_fixtures import Studio
@@ -132,3 +133,33 @@ def test_fal_reads_the_upright_photo_and_a_mask_of_its_size(
     ):
         assert seen.size == seen_mask.size == (480, 270)  # upright, and the mask matches it
         assert seen.getexif().get(0x0112, 1) == 1  # nothing left for fal to rotate again
+
+
+def test_a_free_preview_then_approval_buys_each_clip_once_on_fal(
+    production: Studio, standin: FalStandin
+) -> None:
+    studio = production
+    clips = [
+        {"image": str(room_photo(studio.tmp / f"{room}.jpg", room, (480, 270))), "room_type": room}
+        for room in ("exterior", "kitchen")
+    ]
+    clips[0]["transition"] = "seamless"
+    spec = {"name": "Preview house", "preview": True, "listing": {"address": "3 Oak Lane"},
+            "branding": {"agent_name": "Sam Reyes"}, "clips": clips}  # fmt: skip
+    project_id = submission.submit_project(
+        studio.db, studio.storage, parse_spec(ProjectSpec, spec), model=KLING_I2V
+    )
+
+    assert run(studio, project_id).success
+    previewed = project(studio, project_id)
+    assert previewed.status == "previewed" and standin.jobs == []  # free: fal saw nothing
+    assert previewed.estimated_cost == 3 * 35  # 2 clips + 1 transition, 5 s each, no audio
+    assert len(previewed.preview_outputs) == 2  # branded and unbranded
+
+    control.approve(studio.db, project_id)
+    assert run(studio, project_id).success
+
+    done = project(studio, project_id)
+    assert done.status == "completed" and done.actual_cost == done.estimated_cost
+    assert [j.model for j in standin.jobs] == [KLING_I2V] * 3  # 2 clips + 1 transition, once
+    assert [o["branded"] for o in done.outputs] == [True, False]

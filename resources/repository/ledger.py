@@ -341,39 +341,34 @@ def canceled(session: Session, slot: Slot, row_id: str, message: str) -> bool:
     )
 
 
+FORGOTTEN = {
+    "status": SlotStatus.PENDING,
+    "request_id": None,
+    "url": None,
+    "cost": 0,
+    "error": None,
+    "lease_owner": None,
+    "token": None,
+}
+"""A slot that was never bought."""
+
+
 def reset(session: Session, slot: Slot, row_id: str) -> bool:
     """Forget a finished or failed generation so it is bought again (only when forced)."""
-    return _move(
-        session,
-        slot,
-        row_id,
-        tuple(SlotStatus),
-        status=SlotStatus.PENDING,
-        request_id=None,
-        url=None,
-        cost=0,
-        error=None,
-        lease_owner=None,
-        token=None,
-    )
+    return _move(session, slot, row_id, tuple(SlotStatus), **FORGOTTEN)
 
 
 def drop_free(session: Session, slot: Slot, row_id: str, free_prefix: str) -> bool:
     """Forget a finished generation the free engine made (its request id starts with
     `free_prefix`): the preview's clip makes way for the paid one."""
+    request_id = slot.col("request_id")
     return _move(
         session,
         slot,
         row_id,
         (SlotStatus.COMPLETED,),
-        slot.col("request_id").startswith(free_prefix),
-        status=SlotStatus.PENDING,
-        request_id=None,
-        url=None,
-        cost=0,
-        error=None,
-        lease_owner=None,
-        token=None,
+        request_id.startswith(free_prefix),
+        **FORGOTTEN,
     )
 
 

@@ -95,20 +95,23 @@ def clips(session: Session, project_id: str) -> list[VideoClip]:
     )
 
 
+def _queued(model: Row, label: str = "Waiting for a worker…") -> dict[str, Any]:
+    """The columns of a new submission waiting for the sensor."""
+    return {
+        "status": RowStatus.QUEUED,
+        "submission": model.submission + 1,
+        "run_id": None,
+        "queued_at": now(),
+        "error_message": None,
+        "step": "queued",
+        "label": label,
+    }
+
+
 def queue(session: Session, model: Row, row_id: str) -> int:
     """Mark a row `queued` for the sensor (a new submission); returns the submission number."""
     result = session.execute(
-        update(model)
-        .where(model.id == row_id, model.status.in_(LAUNCHABLE))
-        .values(
-            status=RowStatus.QUEUED,
-            submission=model.submission + 1,
-            run_id=None,
-            queued_at=now(),
-            error_message=None,
-            step="queued",
-            label="Waiting for a worker…",
-        )
+        update(model).where(model.id == row_id, model.status.in_(LAUNCHABLE)).values(_queued(model))
     )
     if not _moved(session, model, row_id, result):
         row = get(session, model, row_id)
@@ -117,21 +120,12 @@ def queue(session: Session, model: Row, row_id: str) -> int:
 
 
 def approve(session: Session, project_id: str) -> int:
-    """A previewed project is bought for real: `preview` cleared, queued as a new submission;
-    its free preview clips are reset by the caller (`ledger.reset`). The submission number."""
+    """A previewed project is bought for real: `preview` cleared, queued as a new submission
+    (its run forgets the preview's free clips). The submission number."""
     result = session.execute(
         update(VideoProject)
         .where(VideoProject.id == project_id, VideoProject.status == RowStatus.PREVIEWED)
-        .values(
-            status=RowStatus.QUEUED,
-            preview=False,
-            submission=VideoProject.submission + 1,
-            run_id=None,
-            queued_at=now(),
-            error_message=None,
-            step="queued",
-            label="Approved: waiting for a worker…",
-        )
+        .values(preview=False, **_queued(VideoProject, "Approved: waiting for a worker…"))
     )
     row = get(session, VideoProject, project_id)
     if not result.rowcount:  # type: ignore[attr-defined]

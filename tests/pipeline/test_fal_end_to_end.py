@@ -27,6 +27,7 @@ from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
+from tests.pipeline.test_publishing import text_at
 from tests.support.fal_standin import FAL_KEY, FalStandin
 from tests.support.projects import make_project, project, run
 from tests.support.studio_fixtures import Studio
@@ -163,3 +164,11 @@ def test_a_free_preview_then_approval_buys_each_clip_once_on_fal(
     assert done.status == "completed" and done.actual_cost == done.estimated_cost
     assert [j.model for j in standin.jobs] == [KLING_I2V] * 3  # 2 clips + 1 transition, once
     assert [o["branded"] for o in done.outputs] == [True, False]
+    frames = studio.tmp / "frames"
+    frames.mkdir()
+    for before, after in zip(previewed.preview_outputs, done.outputs, strict=True):
+        seen = [
+            text_at(Path(studio.storage.download(o["video_url"], frames / f"{n}.mp4")), 0.6, frames)
+            for n, o in enumerate((before, after))
+        ]
+        assert all("3 Oak Lane" in text for text in seen)  # the final's card is the preview's

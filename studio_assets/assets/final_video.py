@@ -1,4 +1,5 @@
-"""The final property video: clips and transitions joined, music mixed, checked, stored."""
+"""The final property video: clips and transitions joined, music mixed, its renditions made
+with their cards, every one checked, stored."""
 
 import math
 import tempfile
@@ -64,7 +65,8 @@ def final_video(
     storage: StorageResource,
     webhooks: WebhookResource,
 ) -> dg.MaterializeResult:
-    """The finished H.264/AAC MP4 with music, a thumbnail and its measured duration."""
+    """The finished H.264/AAC MP4s — one per rendition, cards included — with music at -14
+    LUFS, thumbnails and measured durations; for a preview, the same made free, `previewed`."""
     project_id = context.partition_key
     tracker = Tracker(context, app_db, "video", project_id)
     with row_fails_with_step(

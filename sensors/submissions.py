@@ -77,7 +77,9 @@ def submissions(
                 run_key=f"{row.id}:{row.submission}",
                 partition_key=row.id,
                 job_name=product(row.kind).job.name,
-                tags=run_tags(row.submission, clip_counts.get(row.id)),
+                tags=run_tags(
+                    row.submission, clip_counts.get(row.id), row.workspace_id, row.image_project_id
+                ),
             )
         )
     if not requests:

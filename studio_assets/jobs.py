@@ -14,12 +14,23 @@ def max_runtime_seconds(clip_count: int | None) -> int:
     return MAX_RUNTIME_BASE_S + MAX_RUNTIME_PER_CLIP_S * max(clip_count or 0, 0)
 
 
-def run_tags(submission: int, clip_count: int | None = None) -> dict[str, str]:
-    """The tags every studio launch sets on a run: its submission and its time budget."""
-    return {
+def run_tags(
+    submission: int,
+    clip_count: int | None = None,
+    workspace: str | None = None,
+    image_project: str | None = None,
+) -> dict[str, str]:
+    """The tags every studio launch sets on a run: its submission, its time budget, whose it
+    is (`studio/workspace`) and, for a photo of an image project, the project."""
+    tags = {
         "studio/submission": str(submission),
         "dagster/max_runtime": str(max_runtime_seconds(clip_count)),
     }
+    if workspace:
+        tags["studio/workspace"] = workspace
+    if image_project:
+        tags["studio/image_project"] = image_project
+    return tags
 
 
 image_job = dg.define_asset_job(

@@ -139,22 +139,26 @@ class Queued:
     submission: int
     queued_at: datetime
     kind: str  # "video", "enhance" or "inpaint"
+    workspace_id: str = ""
+    image_project_id: str | None = None
 
 
 def queued(
     session: Session, model: Row, after: tuple[datetime, str] | None, limit: int
 ) -> list[Queued]:
     """One page of queued rows in submission order (the sensors' single indexed query)."""
-    kind_col = ImageGeneration.kind if model is ImageGeneration else literal("video")
-    query = select(model.id, model.submission, model.queued_at, kind_col).where(
-        model.status == RowStatus.QUEUED
-    )
+    image = model is ImageGeneration
+    kind_col = ImageGeneration.kind if image else literal("video")
+    project_col = ImageGeneration.image_project_id if image else literal(None)
+    query = select(
+        model.id, model.submission, model.queued_at, kind_col, model.workspace_id, project_col
+    ).where(model.status == RowStatus.QUEUED)
     if after is not None:
         query = query.where(
             tuple_(model.queued_at, model.id) > tuple_(literal(after[0]), literal(after[1]))
         )
     rows = session.execute(query.order_by(model.queued_at, model.id).limit(limit))
-    return [Queued(r[0], r[1], r[2], r[3]) for r in rows]
+    return [Queued(*r) for r in rows]
 
 
 def start(

@@ -35,7 +35,8 @@ def launch_tags(db: AppDatabase, row_id: str) -> dict[str, str]:
         kind = rows.find_kind(session, row_id)
         row = rows.get(session, rows.model_for(kind), row_id)
         clip_count = row.clip_count if kind == "video" else None
-        return run_tags(row.submission, clip_count)
+        project = getattr(row, "image_project_id", None)
+        return run_tags(row.submission, clip_count, row.workspace_id, project)
 
 
 def run_in_process(

@@ -267,6 +267,8 @@ def test_an_image_project_through_the_sensor_on_fal_and_s3(
         p["id"] for p in done["photos"]
     )
     assert {r.tags["dagster/sensor_name"] for r in runs} == {"image_submission_sensor"}
+    assert {r.tags["studio/image_project"] for r in runs} == {project["id"]}  # Dagit filters
+    assert {r.tags["studio/workspace"] for r in runs} == {"ws_default"}
 
     out = tmp_path / "out" / "listing.zip"
     zipped = studio(env, "images", "zip", project["id"], "--output", str(out), "--store")

@@ -202,6 +202,7 @@ def test_queued_projects_launch_video_job(sqlite_studio: Studio) -> None:
     )
     assert request.tags["studio/submission"] == "1"
     assert request.tags["dagster/max_runtime"] == str(max_runtime_seconds(1))
+    assert request.tags["studio/workspace"] == "ws_default"  # whose run it is (fair share)
     (added,) = result.dynamic_partitions_requests
     assert (added.partitions_def_name, list(added.partition_keys)) == (
         "video_projects",

@@ -96,6 +96,14 @@ def run_and_report(
     return through_outage(lambda: wiring.status(row_id), OUTAGE_PATIENCE_S)
 
 
+def report_or_run(wiring: Wiring, row_id: str, wait: bool, as_json: bool) -> None:
+    """Print the row's status; with `wait`, run it here first (exit 1 unless it succeeded)."""
+    status = run_and_report(wiring, row_id, as_json) if wait else wiring.status(row_id)
+    emit(status, as_json)
+    if wait and status["status"] not in DONE:
+        raise typer.Exit(1)
+
+
 @image_app.command("enhance")
 def image_enhance(
     path: Annotated[str, typer.Argument(help="Photo path or URL (file://, s3://, https://)")],
@@ -111,10 +119,7 @@ def image_enhance(
         image_id = wiring.submit_enhance(
             dict(image=path, room_type=room, style=style, prompt=prompt, workspace_id=workspace)
         )
-        status = run_and_report(wiring, image_id, as_json) if wait else wiring.status(image_id)
-        emit(status, as_json)
-        if wait and status["status"] not in DONE:
-            raise typer.Exit(1)
+        report_or_run(wiring, image_id, wait, as_json)
 
 
 @image_app.command("inpaint")
@@ -132,10 +137,7 @@ def image_inpaint(
         image_id = wiring.submit_inpaint(
             dict(image=path, mask=mask, mode=mode, prompt=prompt, workspace_id=workspace)
         )
-        status = run_and_report(wiring, image_id, as_json) if wait else wiring.status(image_id)
-        emit(status, as_json)
-        if wait and status["status"] not in DONE:
-            raise typer.Exit(1)
+        report_or_run(wiring, image_id, wait, as_json)
 
 
 @app.command("submit")
@@ -296,10 +298,7 @@ def retry(
     """Queue a failed or canceled one again; finished clips are reused, not bought again."""
     with Wiring.guard(existing=True) as wiring:
         wiring.retry(row_id)
-        status = run_and_report(wiring, row_id, as_json) if wait else wiring.status(row_id)
-        emit(status, as_json)
-        if wait and status["status"] not in DONE:
-            raise typer.Exit(1)
+        report_or_run(wiring, row_id, wait, as_json)
 
 
 @app.command("approve")
@@ -312,10 +311,7 @@ def approve(
     final video is compiled with the preview's plan (cards, renditions, sound)."""
     with Wiring.guard(existing=True) as wiring:
         control.approve(wiring.db, project_id)
-        status = run_and_report(wiring, project_id, as_json) if wait else wiring.status(project_id)
-        emit(status, as_json)
-        if wait and status["status"] not in DONE:
-            raise typer.Exit(1)
+        report_or_run(wiring, project_id, wait, as_json)
 
 
 @db_app.command("upgrade")

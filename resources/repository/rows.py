@@ -104,6 +104,7 @@ def _queued(model: Row, label: str = "Waiting for a worker…") -> dict[str, Any
         "queued_at": now(),
         "error_message": None,
         "step": "queued",
+        "progress": 0,
         "label": label,
     }
 

@@ -34,13 +34,22 @@ def _colour(value: str) -> str:
     return value.upper()
 
 
+def _amount(value: int | str) -> int | str:
+    """A number (not negative) or a short text to show as it is."""
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"{value} is negative")
+    if isinstance(value, str) and len(value) > 40:
+        raise ValueError("at most 40 characters")
+    return value
+
+
 class ListingSpec(SpecModel):
     address: str | None = Field(default=None, max_length=120)
-    price: int | str | None = None
+    price: Annotated[int | str, AfterValidator(_amount)] | None = None
     """A number (`1250000` → `$1,250,000`) or the text to show (`€ 890.000`)."""
     beds: float | None = Field(default=None, ge=0, le=100)
     baths: float | None = Field(default=None, ge=0, le=100)
-    area: int | str | None = None
+    area: Annotated[int | str, AfterValidator(_amount)] | None = None
     """A number of square feet (`2400` → `2,400 sq ft`) or the text to show (`180 m²`)."""
     tagline: str | None = Field(default=None, max_length=120)
 

@@ -221,3 +221,18 @@ def test_bad_spec_fields_each_get_a_message():
 
 def test_fake_provider_is_a_provider():
     assert issubclass(FakeProvider, dg.ConfigurableResource)
+
+
+def test_sound_too_peaky_for_minus_14_is_delivered_at_its_ceiling_not_refused(tmp_path: Path):
+    """Sharp bursts over a quiet bed: the true peak reaches the ceiling before the loudness
+    reaches -14 LUFS. The check passes and says so; plain quiet sound still fails it."""
+    from studio_assets.assets.final_video import _loudness_check
+
+    bursts = "aevalsrc=if(lt(mod(t\\,1)\\,0.01)\\,0.84*sin(2*PI*3000*t)\\,0):d=6"
+    peaky, quiet = tmp_path / "peaky.m4a", tmp_path / "quiet.m4a"
+    run_ffmpeg(["-f", "lavfi", "-i", bursts, "-c:a", "aac", "-b:a", "192k", str(peaky)])
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=6,volume=0.05", "-c:a", "aac", str(quiet)])
+
+    limited = _loudness_check(peaky, True)
+    assert limited.passed and limited.metadata["limited_by_true_peak"].value is True
+    assert not _loudness_check(quiet, True).passed

@@ -16,6 +16,7 @@ from resources.engine.photo import open_photo
 
 TITLE = 0.075  # of the frame's shorter side
 LINE = 0.045
+MIN_TEXT_PX = 28  # below this a line is unreadable on a phone: wrap before shrinking to it
 MARGIN = 0.06
 BAND_ALPHA = 220  # the opening card's band over the first room: brand colour, nearly opaque
 LOGO_SHARE = 0.16  # of the frame's width (at most 12 % of its height)
@@ -28,14 +29,14 @@ def draw_banner(title: str, lines: Sequence[str], size: Size, colour: str, out: 
     """The opening card: a band in the brand colour across the lower third, title and lines
     on it; the rest of the frame transparent (the first room shows through)."""
     width, height = size
-    unit, margin = min(size), round(MARGIN * min(size))
-    fonts = _fonts(title, lines, unit, width - 2 * margin)
-    text_h = sum(_line_height(f) for f in fonts)
+    margin = round(MARGIN * min(size))
+    laid = _layout(title, lines, min(size), width - 2 * margin)
+    text_h = sum(_line_height(font) for _, font in laid)
     band_top = height - margin - text_h - 2 * margin
     card = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(card)
     draw.rectangle((0, band_top, width, height - margin), fill=(*_rgb(colour), BAND_ALPHA))
-    _write(draw, [title, *lines], fonts, margin, band_top + margin, _ink(colour), centred=False)
+    _write(draw, laid, margin, band_top + margin, _ink(colour), centred=False)
     card.save(out)
     return out
 
@@ -43,17 +44,19 @@ def draw_banner(title: str, lines: Sequence[str], size: Size, colour: str, out: 
 def draw_closing(
     title: str, lines: Sequence[str], size: Size, colour: str, logo: Path | None, out: Path
 ) -> Path:
-    """The closing card: the brand colour over the whole frame, the logo, then the agent."""
+    """The closing card: the brand colour over the whole frame, the logo above the agent, the
+    whole block centred."""
     width, height = size
-    unit, margin = min(size), round(MARGIN * min(size))
+    margin = round(MARGIN * min(size))
     card = Image.new("RGBA", size, (*_rgb(colour), 255))
-    top = round(height * 0.22)
-    if logo is not None:
-        mark = _fitted_logo(logo, (round(width * 0.4), round(height * 0.2)))
+    laid = _layout(title, lines, min(size), width - 2 * margin)
+    mark = _fitted_logo(logo, (round(width * 0.4), round(height * 0.2))) if logo else None
+    block = sum(_line_height(font) for _, font in laid) + (mark.height + margin if mark else 0)
+    top = max(margin, (height - block) // 2)
+    if mark is not None:
         card.alpha_composite(mark, ((width - mark.width) // 2, top))
         top += mark.height + margin
-    fonts = _fonts(title, lines, unit, width - 2 * margin)
-    _write(ImageDraw.Draw(card), [title, *lines], fonts, width // 2, top, _ink(colour), True)
+    _write(ImageDraw.Draw(card), laid, width // 2, top, _ink(colour), centred=True)
     card.save(out)
     return out
 
@@ -79,17 +82,48 @@ def _fitted_logo(logo: Path, box: Size) -> Image.Image:
     return mark
 
 
-def _fonts(title: str, lines: Sequence[str], unit: int, room: int) -> list[ImageFont.FreeTypeFont]:
-    return [_fitting(title, round(TITLE * unit), room)] + [
-        _fitting(line, round(LINE * unit), room) for line in lines
-    ]
+def _layout(
+    title: str, lines: Sequence[str], unit: int, room: int
+) -> list[tuple[str, ImageFont.FreeTypeFont]]:
+    """Each text on as few lines as fit `room` px: wrapped at words (the title on up to three
+    lines, the others two), set smaller only when even that does not fit — and the title never
+    smaller than the other lines, so a long address stays the headline."""
+    laid = []
+    body = round(LINE * unit)
+    texts = (
+        (title, round(TITLE * unit), 3, body),
+        *((line, body, 2, MIN_TEXT_PX) for line in lines),
+    )
+    for text, size, most_lines, smallest in texts:
+        while True:
+            wrapped = _wrapped(text, _font(size), room)
+            if len(wrapped) <= most_lines or size <= smallest:
+                break
+            size = max(smallest, int(size * 0.85))
+        laid += [(line, _fitting(line, size, room)) for line in wrapped]
+    return laid
+
+
+def _wrapped(text: str, font: ImageFont.FreeTypeFont, room: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [text]
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    font = ImageFont.load_default(size=size)
+    assert isinstance(font, ImageFont.FreeTypeFont)  # Pillow built with FreeType
+    return font
 
 
 def _fitting(text: str, size: int, room: int) -> ImageFont.FreeTypeFont:
-    """The font at `size`, or smaller until `text` fits in `room` px."""
+    """The font at `size`, or smaller until `text` (one line) fits in `room` px."""
     while True:
-        font = ImageFont.load_default(size=size)
-        assert isinstance(font, ImageFont.FreeTypeFont)  # Pillow built with FreeType
+        font = _font(size)
         if font.getlength(text) <= room or size <= 12:
             return font
         size = max(12, int(size * room / font.getlength(text)))
@@ -101,16 +135,14 @@ def _line_height(font: ImageFont.FreeTypeFont) -> int:
 
 def _write(
     draw: ImageDraw.ImageDraw,
-    texts: Sequence[str],
-    fonts: Sequence[ImageFont.FreeTypeFont],
+    laid: Sequence[tuple[str, ImageFont.FreeTypeFont]],
     x: int,
     y: int,
     ink: Colour,
     centred: bool,
 ) -> None:
-    for text, font in zip(texts, fonts, strict=True):
-        anchor = "ma" if centred else "la"
-        draw.text((x, y), text, font=font, fill=ink, anchor=anchor)
+    for text, font in laid:
+        draw.text((x, y), text, font=font, fill=ink, anchor="ma" if centred else "la")
         y += _line_height(font)
 
 

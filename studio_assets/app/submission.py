@@ -113,8 +113,9 @@ def submit_inpaint(
     db: AppDatabase, storage: StorageResource, spec: InpaintSpec, draft: bool = False
 ) -> str:
     """Create an `inpaint` row: a new version of the photo (or of an earlier generation)."""
-    image, parent, version, project = _resolve_parent(db, spec)
-    spec = _in_parents_workspace(db, spec, parent)
+    image, parent = _resolve_parent(db, spec)
+    if parent is not None:
+        spec = _in_workspace_of(parent, spec)
     _check_local_pair(image, spec.mask)
     check_uris(storage, spec.workspace_id, {"image": image, "mask": spec.mask})
     return _add_image(
@@ -125,10 +126,8 @@ def submit_inpaint(
         mode=spec.mode,
         original_image_url=stage_input(storage, spec.workspace_id, image, "image"),
         mask_url=stage_input(storage, spec.workspace_id, spec.mask, "mask"),
-        parent_id=parent,
-        version=version,
         prompt=inpaint_prompt(spec.mode, spec.prompt),
-        **project,
+        **_chained_to(parent),
     )
 
 
@@ -142,38 +141,39 @@ def _add_image(db: AppDatabase, draft: bool, **columns: object) -> str:
     return image_id
 
 
-def _in_parents_workspace(db: AppDatabase, spec: InpaintSpec, parent_id: str | None) -> InpaintSpec:
-    """An edit of an earlier generation belongs to that generation's workspace; naming another
-    one (rather than leaving the default) is refused."""
-    if parent_id is None:
-        return spec
-    with db.session() as session:
-        workspace = rows.get(session, ImageGeneration, parent_id).workspace_id
-    if spec.workspace_id not in (workspace, DEFAULT_WORKSPACE):
-        raise InputRejected(
-            f"{parent_id} belongs to workspace {workspace!r}, not {spec.workspace_id!r}"
-        )
-    return spec.model_copy(update={"workspace_id": workspace})
-
-
-def _resolve_parent(
-    db: AppDatabase, spec: InpaintSpec
-) -> tuple[str, str | None, int, dict[str, Any]]:
-    """Editing an earlier generation (by id) chains a version onto it instead of overwriting;
-    an edit of an image project's photo belongs to the project, at the photo's place.
-    The image, the parent id, the version and the project columns."""
+def _resolve_parent(db: AppDatabase, spec: InpaintSpec) -> tuple[str, ImageGeneration | None]:
+    """The image to edit and, when it is an earlier generation (by id), that generation: the
+    edit chains a version onto it instead of overwriting it."""
     parent_id = spec.parent_id or (spec.image if spec.image.startswith("img_") else None)
     if parent_id is None:
-        return spec.image, None, 1, {}
+        return spec.image, None
     with db.session() as session:
         parent = rows.get(session, ImageGeneration, parent_id)
-        source = parent.result_image_url or parent.original_image_url
-        image = spec.image if spec.image != parent_id else source
-        project = {
-            "image_project_id": parent.image_project_id,
-            "project_order": parent.project_order,
-        }
-        return image, parent.id, parent.version + 1, project
+    source = parent.result_image_url or parent.original_image_url
+    return (spec.image if spec.image != parent_id else source), parent
+
+
+def _in_workspace_of(parent: ImageGeneration, spec: InpaintSpec) -> InpaintSpec:
+    """An edit belongs to its parent's workspace; naming another one (rather than leaving the
+    default) is refused."""
+    if spec.workspace_id not in (parent.workspace_id, DEFAULT_WORKSPACE):
+        raise InputRejected(
+            f"{parent.id} belongs to workspace {parent.workspace_id!r}, not {spec.workspace_id!r}"
+        )
+    return spec.model_copy(update={"workspace_id": parent.workspace_id})
+
+
+def _chained_to(parent: ImageGeneration | None) -> dict[str, Any]:
+    """The version columns of an edit: its parent, its version and (for an image project's
+    photo) the project and the photo's place in it."""
+    if parent is None:
+        return {"parent_id": None, "version": 1}
+    return {
+        "parent_id": parent.id,
+        "version": parent.version + 1,
+        "image_project_id": parent.image_project_id,
+        "project_order": parent.project_order,
+    }
 
 
 def submit_project(

@@ -36,10 +36,15 @@ from sqlalchemy import update
 from resources.database import AppDatabase
 from resources.models import VideoClip, VideoProject
 from resources.provider.fal import FalProvider
+from resources.provider.pricing import KLING_I2V
 from resources.repository import rows
 from resources.storage import LocalStorage, S3Storage
+from studio_assets.app import control, submission
 from studio_assets.app.callbacks import callback_app
+from studio_assets.app.samples import room_photo
 from studio_assets.assets import video as video_assets
+from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.validation import parse_spec
 from tests.pipeline.test_cli import STUDIO
 from tests.support.fal_standin import FAL_KEY, FalStandin, Job
 from tests.support.outage_proxy import OutageProxy, outage_proxy
@@ -120,6 +125,35 @@ def test_an_app_db_outage_buys_nothing_twice(
     assert {c.provider_request_id.split("::")[1] for c in clips(studio, project_id)} == {
         j.request_id for j in standin.jobs
     }
+
+
+def test_an_approved_preview_survives_an_app_db_outage_at_accept(
+    faulty: Studio,
+    standin: FalStandin,
+    throwaway_pg: ThrowawayPostgres,  # noqa: F811
+) -> None:
+    """The paid run after `approve` first forgets the preview's free clips; the app DB goes
+    down just as fal accepts the first paid clip: each clip is still bought exactly once."""
+    studio = faulty
+    photos = [
+        {"image": str(room_photo(studio.tmp / f"{r}.jpg", r, (480, 270))), "room_type": r}
+        for r in ROOMS[:2]
+    ]
+    spec = parse_spec(ProjectSpec, {"name": "Approved", "preview": True, "clips": photos})
+    project_id = submission.submit_project(studio.db, studio.storage, spec, model=KLING_I2V)
+    assert run(studio, project_id).success
+    assert project(studio, project_id).status == "previewed" and standin.posts == []
+
+    control.approve(studio.db, project_id)
+    standin.script.on_accept = once(lambda: throwaway_pg.outage(2))
+    result = run(studio, project_id)
+
+    throwaway_pg.wait_up()
+    assert result.success
+    assert len(standin.jobs) == len(standin.posts) == 2, "each clip bought exactly once"
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count) == ("completed", 2)
+    assert done.actual_cost == done.estimated_cost == 2 * 35  # 5 s of Kling, no audio
 
 
 def assert_completed(studio: Studio, project_id: str, clips: int) -> None:

@@ -38,6 +38,8 @@ class Submittable(Timestamps):
     progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     step: Mapped[str | None] = mapped_column(String(32))
     label: Mapped[str | None] = mapped_column(Text)
+    # 1 for a paid tier's `"priority": "high"`: its runs and provider places go first.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # "{status}:{submission}" of the last terminal transition a webhook was claimed for.
     notified_status: Mapped[str | None] = mapped_column(String(40))
 
@@ -171,3 +173,32 @@ class ImageGeneration(Base, Submittable):
     # A photo of an image project (and every edit of it): the project and the photo's place.
     image_project_id: Mapped[str | None] = mapped_column(ForeignKey("image_project.id"))
     project_order: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProviderPlace(Base):
+    """One request's place in the provider budget (`resources.repository.places`): waiting
+    (`granted_at` empty) or held, and kept alive by its holder's heartbeat (`expires_at`)."""
+
+    __tablename__ = "provider_place"
+    __table_args__ = (Index("ix_provider_place_provider", "provider", "granted_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(64))
+    item: Mapped[str] = mapped_column(Text)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    project_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    granted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderBudget(Base):
+    """One row per provider: every grant of its places happens under this row's lock."""
+
+    __tablename__ = "provider_budget"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

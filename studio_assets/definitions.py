@@ -32,8 +32,12 @@ def build_provider(settings: Settings) -> ProviderResource:
             fetch_allow_hosts=settings.fetch_allow_hosts,
             callback_url=settings.fal_callback_url,
             max_concurrency=settings.max_concurrent_clips,
+            provider_concurrency=settings.provider_concurrency,
         )
-    return LocalProvider(max_concurrency=settings.max_concurrent_clips)
+    return LocalProvider(
+        max_concurrency=settings.max_concurrent_clips,
+        provider_concurrency=settings.provider_concurrency,
+    )
 
 
 def build_webhooks(settings: Settings) -> WebhookResource:

@@ -28,6 +28,7 @@ class Settings:
     webhook_url: str | None
     webhook_secret_set: bool
     max_concurrent_clips: int
+    provider_concurrency: int
     fal_callback_url: str
     upload_prefix: str
     fal_key_set: bool
@@ -52,7 +53,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster").resolve(),
         webhook_url=env.get("STUDIO_WEBHOOK_URL") or None,
         webhook_secret_set=bool(env.get("STUDIO_WEBHOOK_SECRET")),
-        max_concurrent_clips=int(env.get("STUDIO_MAX_CONCURRENT_CLIPS") or 3),
+        max_concurrent_clips=_count(env, "STUDIO_MAX_CONCURRENT_CLIPS", 3, least=1),
+        provider_concurrency=_count(env, "STUDIO_PROVIDER_CONCURRENCY", 10, least=0),
         fal_callback_url=env.get("STUDIO_FAL_CALLBACK_URL", ""),
         upload_prefix=_upload_prefix(env.get("STUDIO_UPLOAD_PREFIX", "")),
         fal_key_set=bool(env.get("FAL_KEY", "").strip()),
@@ -85,6 +87,15 @@ def default_home() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def _count(env: Mapping[str, str], name: str, default: int, least: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < least:
+        raise StudioError(f"{name} must be a whole number of at least {least}, not {value!r}")
+    return int(value)
 
 
 def _upload_prefix(value: str) -> str:

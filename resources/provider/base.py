@@ -71,6 +71,9 @@ class ProviderResource(dg.ConfigurableResource, ABC):
 
     max_concurrency: int = 3
     """How many generations of one project run at a time (the old product's limit was 3)."""
+    provider_concurrency: int = 10
+    """How many requests may be in flight at the provider across every run and project
+    (`STUDIO_PROVIDER_CONCURRENCY`, the account's limit; 0: no cap)."""
 
     @property
     @abstractmethod

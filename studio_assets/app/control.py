@@ -10,7 +10,7 @@ from resources.database import AppDatabase
 from resources.errors import StudioError
 from resources.models import ImageGeneration, ImageProject
 from resources.provider.base import ProviderResource
-from resources.repository import ledger, rows
+from resources.repository import ledger, places, rows
 from resources.webhooks import WebhookResource
 from studio_assets.app.image_projects import photo_ids
 from studio_assets.runtime.notifications import notify
@@ -118,6 +118,7 @@ def settle_orphan(
     with db.session() as session:
         rows.fail(session, rows.model_for(kind), row_id, message, run_id=run_id)
         ledger.end_leases(session, run_id)  # its slots are settled by the next run at once
+        places.release_owner(session, run_id)  # and its provider places go to others now
     LOG.warning(f"{row_id}: {message}")
     return message
 

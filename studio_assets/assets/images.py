@@ -25,6 +25,7 @@ from studio_assets.runtime.generation import Outcome, generate_once
 from studio_assets.runtime.metadata import inline_preview
 from studio_assets.runtime.notifications import notify
 from studio_assets.runtime.progress import Tracker
+from studio_assets.runtime.provider_budget import budget_for
 from studio_assets.runtime.row_validation import image_spec_of
 
 IMAGE_RETRY = dg.RetryPolicy(
@@ -121,6 +122,7 @@ def process_image(
                 on_stage=tracker.stage,
                 on_update=lambda msg: context.log.info(f"{image_id}: {msg}"),
                 should_stop=tracker.stop,
+                budget=budget_for(db, provider, row, context.run.run_id),
             )
             result_facts = _result_facts(storage, outcome, workdir)
             _finish(db, image_id, outcome)

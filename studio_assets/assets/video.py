@@ -41,6 +41,7 @@ from studio_assets.runtime.projects import (
     engine_for,
     load_project,
 )
+from studio_assets.runtime.provider_budget import budget_for
 from studio_assets.runtime.renditions import fetch_logo
 from studio_assets.runtime.row_validation import check_music, check_project_rows
 from studio_assets.runtime.slots import (
@@ -145,7 +146,9 @@ def _buyer(
     tracker: Tracker,
 ) -> Buy:
     """`buy(slot, row_id, job, name, workdir)`: one clip or transition of this project, stored
-    under the project's `name` and paid for at most once (see `generate_once`)."""
+    under the project's `name` and paid for at most once (see `generate_once`), in the
+    provider budget every run shares."""
+    budget = budget_for(db, provider, project, context.run.run_id)
 
     def buy(
         slot: ledger.Slot, row_id: str, job: GenerationJob, name: str, workdir: Path
@@ -164,6 +167,7 @@ def _buyer(
             force=config.forced(row_id),
             on_update=lambda msg: context.log.info(f"{job.label}: {msg}"),
             should_stop=tracker.stop,
+            budget=budget,
         )
 
     return buy

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from resources.repository import ledger
 from resources.repository.ledger import SlotState, SlotStatus
 from resources.storage import StorageResource
 from studio_assets.runtime import submit_journal
+from studio_assets.runtime.provider_budget import Budget
 
 SUBMIT_LEASE_S = 180.0
 """Covers one submit call plus the patient store of its id; past it the slot is ambiguous."""
@@ -97,11 +99,13 @@ def generate_once(
     on_update: ProgressCallback | None = None,
     on_stage: Callable[[str], None] | None = None,
     should_stop: StopCheck | None = None,
+    budget: Budget | None = None,
 ) -> Outcome:
     """Make sure the slot's media exists in storage under `key`, paying for it at most once.
 
     `should_stop` is asked before submitting and while waiting: once it is true nothing more
-    is bought and an in-flight request is canceled (`Canceled`)."""
+    is bought and an in-flight request is canceled (`Canceled`). `budget`: the request holds a
+    place in the provider budget from before its submit until its result is stored."""
     started = time.monotonic()
     buy = Purchase(db, slot, row_id, provider, storage, job, owner)
     if force:
@@ -120,21 +124,29 @@ def generate_once(
             raise NeedsForce(message)
         buy.move(ledger.reset)  # free to make again
         state = buy.read()
-    if state.status is SlotStatus.SUBMITTED and state.request_id:
-        request_id, how = state.request_id, "resumed"
-    elif should_stop and should_stop():
-        raise Canceled(f"{job.label}: stopped before submitting; nothing was bought")
-    else:
-        request_id, how = _submit(buy), "generated"
-    result = _wait(buy, request_id, workdir, timeout_s, on_update, should_stop)
-    if on_stage:
-        on_stage("saving")
-    uri = storage.put_file(key, result.path, result.content_type)
-    if not buy.move(ledger.completed, uri, result.cost_cents):
-        uri = buy.read().url or uri  # another executor of the same request finished first
+    resumed = state.request_id if state.status is SlotStatus.SUBMITTED else None
+    place = budget.place if budget else _no_budget
+    with place(job.label, at_provider=bool(resumed), should_stop=should_stop, on_wait=on_update):
+        if resumed:
+            request_id, how = resumed, "resumed"
+        elif should_stop and should_stop():
+            raise Canceled(f"{job.label}: stopped before submitting; nothing was bought")
+        else:
+            request_id, how = _submit(buy), "generated"
+        result = _wait(buy, request_id, workdir, timeout_s, on_update, should_stop)
+        if on_stage:
+            on_stage("saving")
+        uri = storage.put_file(key, result.path, result.content_type)
+        if not buy.move(ledger.completed, uri, result.cost_cents):
+            uri = buy.read().url or uri  # another executor of the same request finished first
     return Outcome(
         uri, result.cost_cents, request_id, result.model, how, time.monotonic() - started
     )
+
+
+@contextmanager
+def _no_budget(*_args: object, **_kwargs: object) -> Iterator[None]:
+    yield
 
 
 def _settle(

@@ -42,10 +42,26 @@ class Journal:
     waits: list[str] = field(default_factory=list)
     cancels: list[str] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
+    spans: dict[str, list[float]] = field(default_factory=dict)
+    """Each request's [submitted, finished] (monotonic seconds): what was in flight when."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, fragment: str) -> int:
         return sum(1 for label in self.submits if fragment in label)
+
+    def max_in_flight(self) -> int:
+        """The most requests the fake held at once, from its own log."""
+        with self.lock:
+            events = sorted(
+                (moment, step)
+                for start, *end in self.spans.values()
+                for moment, step in ((start, 1), *((e, -1) for e in end))
+            )
+        peak = current = 0
+        for _moment, step in events:  # an end sorts before a start at the same moment
+            current += step
+            peak = max(peak, current)
+        return peak
 
 
 JOURNALS: dict[str, Journal] = {}
@@ -87,7 +103,10 @@ class FakeProvider(ProviderResource):
             log.submits.append(job.label)
         if any(f in job.label for f in self.fail_labels):
             raise ProviderError(f"{job.label}: invalid image (422)", retryable=False)
-        return f"fake-{uuid.uuid4().hex[:12]}"
+        request_id = f"fake-{uuid.uuid4().hex[:12]}"
+        with log.lock:
+            log.spans[request_id] = [time.monotonic()]
+        return request_id
 
     def wait(
         self,
@@ -115,6 +134,8 @@ class FakeProvider(ProviderResource):
             )
         out = workdir / f"{request_id}.mp4"
         self.render(job, out)
+        with log.lock:
+            log.spans.setdefault(request_id, [time.monotonic()]).append(time.monotonic())
         return GenerationResult(
             out,
             "video/mp4",

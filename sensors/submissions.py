@@ -78,7 +78,11 @@ def submissions(
                 partition_key=row.id,
                 job_name=product(row.kind).job.name,
                 tags=run_tags(
-                    row.submission, clip_counts.get(row.id), row.workspace_id, row.image_project_id
+                    row.submission,
+                    clip_counts.get(row.id),
+                    row.workspace_id,
+                    row.image_project_id,
+                    row.priority,
                 ),
             )
         )

@@ -19,9 +19,11 @@ def run_tags(
     clip_count: int | None = None,
     workspace: str | None = None,
     image_project: str | None = None,
+    priority: int = 0,
 ) -> dict[str, str]:
     """The tags every studio launch sets on a run: its submission, its time budget, whose it
-    is (`studio/workspace`) and, for a photo of an image project, the project."""
+    is (`studio/workspace`: a workspace's runs are limited, dagster.yaml), for a photo of an
+    image project the project, and a paid tier's `dagster/priority` (dequeued first)."""
     tags = {
         "studio/submission": str(submission),
         "dagster/max_runtime": str(max_runtime_seconds(clip_count)),
@@ -30,6 +32,8 @@ def run_tags(
         tags["studio/workspace"] = workspace
     if image_project:
         tags["studio/image_project"] = image_project
+    if priority:
+        tags["dagster/priority"] = str(priority)
     return tags
 
 

@@ -142,6 +142,7 @@ class Queued:
     kind: str  # "video", "enhance" or "inpaint"
     workspace_id: str = ""
     image_project_id: str | None = None
+    priority: int = 0
 
 
 def queued(
@@ -152,7 +153,13 @@ def queued(
     kind_col = ImageGeneration.kind if image else literal("video")
     project_col = ImageGeneration.image_project_id if image else literal(None)
     query = select(
-        model.id, model.submission, model.queued_at, kind_col, model.workspace_id, project_col
+        model.id,
+        model.submission,
+        model.queued_at,
+        kind_col,
+        model.workspace_id,
+        project_col,
+        model.priority,
     ).where(model.status == RowStatus.QUEUED)
     if after is not None:
         query = query.where(

@@ -20,6 +20,7 @@ from resources.repository import image_projects, rows
 from resources.storage import StorageResource
 from studio_assets.app.submission import checked_uri, is_uri, local_image, new_id, upload
 from studio_assets.domain.image_project_spec import ImageProjectSpec
+from studio_assets.domain.project_spec import PRIORITIES
 from studio_assets.domain.rooms import enhancement_prompt
 
 ID_PREFIX = "ip"
@@ -50,6 +51,7 @@ def submit_image_project(
                 workspace_id=spec.workspace_id,
                 name=spec.name,
                 style=spec.style,
+                priority=PRIORITIES[spec.priority],
                 image_count=len(spec.photos),
                 estimated_cost=price_cents(model) * len(spec.photos),
                 label=f"Draft: {len(spec.photos)} photos, not launched",
@@ -71,6 +73,7 @@ def submit_image_project(
                     prompt=enhancement_prompt(photo.room_type, spec.style, photo.prompt),
                     image_project_id=project_id,
                     project_order=order,
+                    priority=PRIORITIES[spec.priority],
                 ),
             )
         if not draft:

@@ -36,7 +36,7 @@ def launch_tags(db: AppDatabase, row_id: str) -> dict[str, str]:
         row = rows.get(session, rows.model_for(kind), row_id)
         clip_count = row.clip_count if kind == "video" else None
         project = getattr(row, "image_project_id", None)
-        return run_tags(row.submission, clip_count, row.workspace_id, project)
+        return run_tags(row.submission, clip_count, row.workspace_id, project, row.priority)
 
 
 def run_in_process(

@@ -18,7 +18,7 @@ from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProjec
 from resources.repository import rows
 from resources.storage import StorageResource
 from studio_assets.domain.framing import tiny_photo_warning
-from studio_assets.domain.project_spec import ClipSpec, ProjectSpec
+from studio_assets.domain.project_spec import PRIORITIES, ClipSpec, ProjectSpec
 from studio_assets.domain.rooms import enhancement_prompt, inpaint_prompt
 from studio_assets.domain.validation import (
     DEFAULT_WORKSPACE,
@@ -246,6 +246,7 @@ def submit_project(
                 branding=branding,
                 renditions=[r.model_dump() for r in spec.output_renditions()],
                 preview=spec.preview,
+                priority=PRIORITIES[spec.priority],
                 generate_native_audio=spec.generate_native_audio,
                 music_track_id=music_id,
                 music_volume=spec.music.volume if spec.music else 50,

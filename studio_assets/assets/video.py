@@ -1,5 +1,6 @@
 """Video clips (one per room) and AI transitions between rooms, fanned out per project."""
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from studio_assets.domain.video_plan import (
     CLIP_PROGRESS,
     TRANSITION_PROGRESS,
     estimate,
+    planned_transitions,
     runnable_transitions,
 )
 from studio_assets.domain.wording import plural
@@ -45,13 +47,13 @@ from studio_assets.runtime.provider_budget import budget_for
 from studio_assets.runtime.renditions import fetch_logo
 from studio_assets.runtime.row_validation import check_music, check_project_rows
 from studio_assets.runtime.slots import (
+    Followers,
     SlotBatch,
     bought_now,
     buy_batch,
     clips_billed,
     completed,
     slot_table,
-    transitions_billed,
 )
 
 INFRA_RETRY = dg.RetryPolicy(
@@ -73,7 +75,8 @@ def video_clips(
     provider: ProviderResource,
     webhooks: WebhookResource,
 ) -> dg.MaterializeResult:
-    """One 5-second AI clip per room photo, up to `max_concurrency` at a time, each bought once."""
+    """One 5-second AI clip per room photo, and each seamless transition as soon as both its
+    clips exist, up to `max_concurrency` at a time, each bought once."""
     project_id = context.partition_key
     tracker = Tracker(context, app_db, "video", project_id)
     with row_fails_with_step(
@@ -103,10 +106,15 @@ def video_clips(
             completed_clip_count=sum(1 for c in project.clips if c.status == "completed"),
         )
         with tempfile.TemporaryDirectory(prefix="studio-clips-") as tmp:
-            batch, warnings = _clip_batch(
-                context, config, app_db, storage, provider, project, track, tracker, Path(tmp)
+            workdir = Path(tmp)
+            buy = _buyer(context, config, app_db, storage, provider, project.row, tracker)
+            batch, warnings = _clip_batch(context, app_db, storage, project, track, buy, workdir)
+            pairs = planned_transitions(project.clips)
+            moves = _transition_batch(storage, project.row, buy, workdir, pairs, CLIP_PROGRESS)
+            bought = buy_batch(
+                batch, tracker, provider.max_concurrency, Followers(moves, _as_clips_exist(pairs))
             )
-            results = buy_batch(batch, tracker, provider.max_concurrency)
+        results = bought.items
         succeeded = [r for r in results if r.value is not None]
         if not succeeded:
             raise dg.Failure(
@@ -123,12 +131,17 @@ def video_clips(
                     sum(1 for r in succeeded if r.value and not r.value.bought_now)
                 ),
                 "estimated_cost_cents": dg.MetadataValue.int(cost.total_cents),
-                "cost_cents": dg.MetadataValue.int(bought_now(results)),
+                "transitions": dg.MetadataValue.int(len(pairs)),
+                "completed_transitions": dg.MetadataValue.int(completed(bought.followers)),
+                "cost_cents": dg.MetadataValue.int(
+                    bought_now(results) + bought_now(bought.followers)
+                ),
                 "provider": provider.name,
                 "template": project.row.template or "",
                 "model": model,
                 "photo_warnings": dg.MetadataValue.json(warnings),
                 "clip_table": slot_table(batch, results),
+                "transition_table": slot_table(moves, bought.followers),
             }
         )
 
@@ -175,19 +188,16 @@ def _buyer(
 
 def _clip_batch(
     context: dg.AssetExecutionContext,
-    config: VideoRunConfig,
     db: AppDatabase,
     storage: StorageResource,
-    provider: ProviderResource,
     project: Project,
     track: MusicTrack | None,
-    tracker: Tracker,
+    buy: Buy,
     workdir: Path,
 ) -> tuple[SlotBatch[VideoClip], list[str]]:
     """The project's clips as a batch to buy, once every input checked; and the warnings about
     their photos."""
     row, clips = project.row, project.clips
-    buy = _buyer(context, config, db, storage, provider, row, tracker)
     labels = {c.id: c.room_label or room_label(c.room_type) for c in clips}
     next_label = {a.id: labels[b.id] for a, b in zip(clips, clips[1:], strict=False)}
     # Every photo (and the music) is fetched and decoded before the first clip is bought: one
@@ -238,7 +248,7 @@ def _clip_batch(
         slot_id=lambda clip: clip.id,
         label=label,
         buy=make_clip,
-        billed_elsewhere=transitions_billed(clips),
+        billed_elsewhere=0,  # its transitions are bought with it
         counts_clips=True,
     )
     return batch, warnings
@@ -259,8 +269,9 @@ def transition_clips(
     provider: ProviderResource,
     webhooks: WebhookResource,
 ) -> dg.MaterializeResult:
-    """A 5-second AI move between consecutive rooms marked `seamless` whose clips both exist;
-    a failed transition is recorded and the compile cuts there instead."""
+    """A 5-second AI move between consecutive rooms marked `seamless` whose clips both exist
+    (bought by `video_clips` as each pair's clips exist; here, what that left); a failed
+    transition is recorded and the compile cuts there instead."""
     project_id = context.partition_key
     tracker = Tracker(context, app_db, "video", project_id)
     with row_fails_with_step(
@@ -269,55 +280,20 @@ def transition_clips(
         project = load_project(app_db, project_id)
         provider = engine_for(project.row, provider)
         row, pairs = project.row, runnable_transitions(project.clips)
-        tracker.report(
-            "generating", TRANSITION_PROGRESS[0], f"Generating {plural(len(pairs), 'transition')}…"
-        )
+        # Normally bought with the clips, each as soon as both its clips existed; what is left
+        # here is one that failed there, or whose clips an earlier run made.
+        left = [p for p in pairs if p[0].transition_status != ledger.SlotStatus.COMPLETED]
+        if left:
+            tracker.report(
+                "generating",
+                TRANSITION_PROGRESS[0],
+                f"Generating {plural(len(left), 'transition')}…",
+            )
         buy = _buyer(context, config, app_db, storage, provider, row, tracker)
         with tempfile.TemporaryDirectory(prefix="studio-transitions-") as tmp:
-            workdir = Path(tmp)
-
-            def label(pair: tuple[VideoClip, VideoClip]) -> str:
-                return f"transition {pair[0].sequence_order + 1}→{pair[1].sequence_order + 1}"
-
-            def make_transition(pair: tuple[VideoClip, VideoClip]) -> Outcome:
-                first, second = pair
-                pair_dir = workdir / first.id
-                pair_dir.mkdir(exist_ok=True)
-                job = GenerationJob(
-                    kind=Kind.IMAGE_TO_VIDEO,
-                    transition=True,
-                    prompt=TRANSITION_PROMPT,
-                    negative_prompt=NEGATIVE_PROMPT,
-                    image=fetch_image(
-                        storage,
-                        first.end_image_url or first.source_image_url,
-                        pair_dir,
-                        "from",
-                        row,
-                    ),
-                    end_image=fetch_image(storage, second.source_image_url, pair_dir, "to", row),
-                    duration_s=5,
-                    generate_audio=False,
-                    label=label(pair),
-                    width=FRAMES[row.aspect_ratio][0],
-                    height=FRAMES[row.aspect_ratio][1],
-                )
-                return buy(
-                    ledger.TRANSITION, first.id, job, f"transitions/{first.id}.mp4", pair_dir
-                )
-
-            batch = SlotBatch(
-                slot=ledger.TRANSITION,
-                noun="transition",
-                band=TRANSITION_PROGRESS,
-                items=pairs,
-                slot_id=lambda pair: pair[0].id,
-                label=label,
-                buy=make_transition,
-                billed_elsewhere=clips_billed(project.clips),
-                if_failed=" (the compile will cut there)",
-            )
-            results = buy_batch(batch, tracker, provider.max_concurrency)
+            batch = _transition_batch(storage, row, buy, Path(tmp), pairs, TRANSITION_PROGRESS)
+            batch = dataclasses.replace(batch, billed_elsewhere=clips_billed(project.clips))
+            results = buy_batch(batch, tracker, provider.max_concurrency).items
         return dg.MaterializeResult(
             metadata={
                 "transitions": dg.MetadataValue.int(len(pairs)),
@@ -326,6 +302,68 @@ def transition_clips(
                 "transition_table": slot_table(batch, results),
             }
         )
+
+
+Pair = tuple[VideoClip, VideoClip]
+
+
+def _transition_batch(
+    storage: StorageResource,
+    row: VideoProject,
+    buy: Buy,
+    workdir: Path,
+    pairs: list[Pair],
+    band: tuple[int, int],
+) -> SlotBatch[Pair]:
+    """The AI moves between the pairs of rooms, as a batch to buy."""
+
+    def label(pair: Pair) -> str:
+        return f"transition {pair[0].sequence_order + 1}→{pair[1].sequence_order + 1}"
+
+    def make_transition(pair: Pair) -> Outcome:
+        first, second = pair
+        pair_dir = workdir / f"transition-{first.id}"
+        pair_dir.mkdir(exist_ok=True)
+        job = GenerationJob(
+            kind=Kind.IMAGE_TO_VIDEO,
+            transition=True,
+            prompt=TRANSITION_PROMPT,
+            negative_prompt=NEGATIVE_PROMPT,
+            image=fetch_image(
+                storage, first.end_image_url or first.source_image_url, pair_dir, "from", row
+            ),
+            end_image=fetch_image(storage, second.source_image_url, pair_dir, "to", row),
+            duration_s=5,
+            generate_audio=False,
+            label=label(pair),
+            width=FRAMES[row.aspect_ratio][0],
+            height=FRAMES[row.aspect_ratio][1],
+        )
+        return buy(ledger.TRANSITION, first.id, job, f"transitions/{first.id}.mp4", pair_dir)
+
+    return SlotBatch(
+        slot=ledger.TRANSITION,
+        noun="transition",
+        band=band,
+        items=pairs,
+        slot_id=lambda pair: pair[0].id,
+        label=label,
+        buy=make_transition,
+        billed_elsewhere=0,
+        if_failed=" (the compile will cut there)",
+    )
+
+
+def _as_clips_exist(pairs: list[Pair]) -> Callable[[VideoClip], list[Pair]]:
+    """`ready(clip)`: the pairs the clip's success completes (both neighbours now exist). Every
+    clip passes through the fan-out (a stored one at once), so each pair comes once."""
+    done: set[str] = set()
+
+    def ready(clip: VideoClip) -> list[Pair]:
+        done.add(clip.id)
+        return [(a, b) for a, b in pairs if clip.id in (a.id, b.id) and {a.id, b.id} <= done]
+
+    return ready
 
 
 def _fetch_inputs(

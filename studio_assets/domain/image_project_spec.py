@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from studio_assets.domain.project_spec import WORKSPACE_ID, ImageRef
+from studio_assets.domain.project_spec import WORKSPACE_ID, ImageRef, Priority
 from studio_assets.domain.rooms import ROOM_TYPES
 from studio_assets.domain.validation import MAX_PROMPT_CHARS, SpecModel, Style
 
@@ -26,6 +26,7 @@ class ImageProjectSpec(SpecModel):
     name: str = Field(min_length=1, max_length=200)
     workspace_id: str = Field(default="ws_default", pattern=WORKSPACE_ID)
     style: Style = "natural"
+    priority: Priority = "normal"
     photos: list[PhotoSpec]
 
     @field_validator("photos", mode="before")

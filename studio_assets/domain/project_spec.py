@@ -20,6 +20,9 @@ from studio_assets.domain.validation import SpecModel
 
 MAX_CLIPS = 20
 WORKSPACE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Priority = Literal["normal", "high"]
+"""A paid tier's `high`: its runs are dequeued and its requests given provider places first."""
+PRIORITIES = {"normal": 0, "high": 1}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 # A viewer's walk through a home: arrive, enter, live, cook, sleep, wash, then step outside.
@@ -107,6 +110,7 @@ class ProjectSpec(SpecModel):
     renditions: list[RenditionSpec] | None = None
     preview: bool = False
     """Render it all on the offline engine first, free; `studio approve` then buys it."""
+    priority: Priority = "normal"
     clips: list[ClipSpec]
 
     _renditions = field_validator("renditions")(check_renditions)

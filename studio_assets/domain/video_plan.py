@@ -8,8 +8,10 @@ from typing import Protocol, TypeVar
 
 from resources.provider.pricing import price_cents
 
-CLIP_PROGRESS = (10, 60)
-TRANSITION_PROGRESS = (60, 70)
+CLIP_PROGRESS = (10, 65)
+"""The clips, and the transitions bought between them as their clips exist."""
+TRANSITION_PROGRESS = (65, 70)
+"""Transitions left to buy after the clips (one that failed beside them)."""
 COMPILE_PROGRESS = (75, 95)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -71,27 +72,40 @@ def fan_out(
     on_done: Callable[[ItemResult[T, R]], None],
     on_retry: Callable[[T, int, str], None] | None = None,
     stop: StopFlag | None = None,
+    follow: Callable[[ItemResult[T, R]], Sequence[T]] = lambda _result: (),
 ) -> list[ItemResult[T, R]]:
     """Run `work` over `items`, at most `max_workers` at a time; `on_done` as each finishes.
+
+    `follow(result)` names the items a finished one makes possible (a transition, once both
+    its clips exist): they start next, ahead of the items still waiting. The results come back
+    in that order: `items`, then each follower as it became ready.
 
     When this thread is interrupted (Dagster stopping the run) or `on_done` raises, `stop` is
     halted — the items still running cancel their requests if an operator asked for it, and
     otherwise leave them running for a resumed run — and once they have returned it re-raises.
     """
     stop = stop or StopFlag()
+    order = list(items)
+    ready = deque(range(len(order)))
     results: dict[int, ItemResult[T, R]] = {}
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="gen") as pool:
-        futures = {
-            pool.submit(run_with_retry, work, item, retry, on_retry, stop): index
-            for index, item in enumerate(items)
-        }
+        running: dict[Future[ItemResult[T, R]], int] = {}
         try:
-            for future in as_completed(futures):
-                result = future.result()
-                on_done(result)
-                results[futures[future]] = result
+            while ready or running:
+                while ready and len(running) < max(1, max_workers):
+                    index = ready.popleft()
+                    item = order[index]
+                    running[pool.submit(run_with_retry, work, item, retry, on_retry, stop)] = index
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    result = future.result()
+                    results[running.pop(future)] = result
+                    on_done(result)
+                    new = follow(result)
+                    order.extend(new)
+                    ready.extendleft(reversed(range(len(order) - len(new), len(order))))
         except BaseException:
             stop.halt()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return [results[i] for i in range(len(items))]
+    return [results[i] for i in range(len(order))]

@@ -3,14 +3,16 @@
 `buy_batch` is what `video_clips` and `transition_clips` share: each item bought at most once
 (the `buy` the asset gives, `generate_once` underneath), retried per item, a failure recorded
 on its slot, and progress reported as each item ends, counted from what the batch already
-knows (no re-reading of the project). `slot_table` is the batch's detail for Dagit.
+knows (no re-reading of the project). `video_clips` buys its transitions in the same fan-out
+(`Followers`): each starts as soon as both its clips exist. `slot_table` is the batch's
+detail for Dagit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import dagster as dg
 
@@ -23,6 +25,7 @@ from studio_assets.runtime.generation import Outcome
 from studio_assets.runtime.progress import Tracker
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 ITEM_RETRY = ItemRetry(attempts=2, base_delay_s=2.0, max_delay_s=30.0)
 
@@ -47,46 +50,93 @@ class SlotBatch(Generic[T]):
     """What a failure means for the project, added to its log line."""
 
 
-def buy_batch(
-    batch: SlotBatch[T], tracker: Tracker, max_workers: int
-) -> list[ItemResult[T, Outcome]]:
-    """Every item of the batch, `max_workers` at a time; `tracker` reports as each ends."""
-    db, log = tracker.db, tracker.context.log
-    total = len(batch.items)
-    finished = succeeded = 0
-    billed = batch.billed_elsewhere
+@dataclass(frozen=True)
+class Followers(Generic[T, P]):
+    """A second batch whose items become possible as the first batch's succeed (transitions,
+    once both neighbouring clips exist): bought in the same fan-out, each as soon as it can."""
 
-    def on_done(result: ItemResult[T, Outcome]) -> None:  # on the calling thread
-        nonlocal finished, succeeded, billed
-        finished += 1
+    batch: SlotBatch[P]
+    """Every item it may buy (`batch.items`: for the progress count)."""
+    ready: Callable[[T], Sequence[P]]
+    """The items a success of the first batch makes possible now."""
+
+
+@dataclass(frozen=True)
+class Bought(Generic[T, P]):
+    items: list[ItemResult[T, Outcome]]
+    followers: list[ItemResult[P, Outcome]]
+
+
+def buy_batch(
+    batch: SlotBatch[T],
+    tracker: Tracker,
+    max_workers: int,
+    then: Followers[T, P] | None = None,
+) -> Bought[T, P]:
+    """Every item of the batch — and of `then` as they become possible — `max_workers` at a
+    time; `tracker` reports as each ends."""
+    db, log = tracker.db, tracker.context.log
+    batches: list[SlotBatch[Any]] = [batch] if then is None else [batch, then.batch]
+    finished = {id(b): 0 for b in batches}
+    succeeded = {id(b): 0 for b in batches}
+    billed = batch.billed_elsewhere if then is None else 0  # both batches: every cost is ours
+    planned = sum(len(b.items) for b in batches)
+
+    def on_done(result: ItemResult[Work, Outcome]) -> None:  # on the calling thread
+        nonlocal billed
+        owner, item = result.item
+        finished[id(owner)] += 1
         if result.value is None:
-            slot_row, error = batch.slot_id(result.item), result.error or "failed"
-            db.patiently(lambda session: ledger.give_up(session, batch.slot, slot_row, error))
-            log.warning(f"{batch.label(result.item)} failed{batch.if_failed}: {error}")
+            slot_row, error = owner.slot_id(item), result.error or "failed"
+            db.patiently(lambda session: ledger.give_up(session, owner.slot, slot_row, error))
+            log.warning(f"{owner.label(item)} failed{owner.if_failed}: {error}")
         else:
-            succeeded += 1
+            succeeded[id(owner)] += 1
             billed += result.value.cost_cents
-        counts = {"completed_clip_count": succeeded} if batch.counts_clips else {}
+        counts = {"completed_clip_count": succeeded[id(batch)]} if batch.counts_clips else {}
+        done = ", ".join(
+            f"{succeeded[id(b)]} of {plural(len(b.items), b.noun)}" for b in batches if b.items
+        )
         tracker.report(
             "generating",
-            span(batch.band, finished, total),
-            f"Generated {succeeded} of {plural(total, batch.noun)}",
+            span(batch.band, sum(finished.values()), planned),
+            f"Generated {done}",
             cost_cents=billed,
             actual_cost=billed,
             **counts,
         )
 
-    return fan_out(
-        batch.buy,
-        batch.items,
+    def follow(result: ItemResult[Work, Outcome]) -> Sequence[Work]:
+        owner, item = result.item
+        if then is None or owner is not batch or result.value is None:
+            return ()
+        return [(then.batch, follower) for follower in then.ready(item)]
+
+    results = fan_out(
+        lambda work: work[0].buy(work[1]),
+        [(batch, item) for item in batch.items],
         max_workers=max_workers,
         retry=ITEM_RETRY,
         on_done=on_done,
-        on_retry=lambda item, n, msg: log.warning(
-            f"{batch.label(item)} attempt {n} failed, retrying: {msg}"
+        on_retry=lambda work, n, msg: log.warning(
+            f"{work[0].label(work[1])} attempt {n} failed, retrying: {msg}"
         ),
         stop=tracker.stop,
+        follow=follow,
     )
+
+    def of(which: SlotBatch[Any]) -> list[ItemResult[Any, Outcome]]:
+        return [
+            ItemResult(r.item[1], r.value, r.error, r.attempts)
+            for r in results
+            if r.item[0] is which
+        ]
+
+    return Bought(of(batch), of(then.batch) if then else [])
+
+
+Work = tuple["SlotBatch[Any]", Any]
+"""One item of a fan-out and the batch it belongs to."""
 
 
 def bought_now(results: list[ItemResult[T, Outcome]]) -> int:
@@ -128,11 +178,3 @@ def slot_table(batch: SlotBatch[T], results: list[ItemResult[T, Outcome]]) -> dg
 
 def clips_billed(clips: Sequence[VideoClip]) -> int:
     return sum(c.cost_cents or 0 for c in clips if c.status == ledger.SlotStatus.COMPLETED)
-
-
-def transitions_billed(clips: Sequence[VideoClip]) -> int:
-    return sum(
-        c.transition_cost_cents or 0
-        for c in clips
-        if c.transition_status == ledger.SlotStatus.COMPLETED
-    )

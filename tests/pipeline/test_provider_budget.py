@@ -3,12 +3,14 @@ runs, and the places shared round-robin across workspaces (a paid tier first).""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
 import pytest
 
 from resources.database import AppDatabase
@@ -16,8 +18,12 @@ from resources.errors import Canceled
 from resources.models import ProviderPlace
 from resources.repository import places
 from resources.repository.places import Claimant
+from studio_assets.assets.video import transition_clips, video_clips
 from studio_assets.runtime import provider_budget
 from studio_assets.runtime.provider_budget import Budget
+from tests.support.fakes import FakeProvider, fake, journal
+from tests.support.projects import ROOMS, clips, make_project
+from tests.support.studio_fixtures import Studio
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -116,11 +122,37 @@ def test_a_dead_holders_place_is_given_to_the_next_waiter(
 def test_a_stopped_waiter_buys_nothing_and_leaves_no_place(app_db: AppDatabase) -> None:
     holder, waiter = budget(app_db, 1, "ws_a"), budget(app_db, 1, "ws_b")
     with holder.place("clip 1"):
-        with pytest.raises(Canceled, match="nothing bought"):
-            with waiter.place("clip 2", should_stop=lambda: True):
-                raise AssertionError("granted past the budget")
+        with (
+            pytest.raises(Canceled, match="nothing bought"),
+            waiter.place("clip 2", should_stop=lambda: True),
+        ):
+            raise AssertionError("granted past the budget")
         with app_db.session() as session:
             assert places.in_flight(session, "fake") == 1
             assert places.waiting_ahead(session, "none") == 0
     with app_db.session() as session:
         assert session.query(ProviderPlace).count() == 0
+
+
+def test_a_transition_starts_as_soon_as_both_its_clips_exist(sqlite_studio: Studio) -> None:
+    provider = fake(latency_s=0.2, max_concurrency=1)
+    project_id = make_project(sqlite_studio, rooms=ROOMS, seamless=(0, 1, 2), music=False)
+    assert _generate(sqlite_studio, provider, project_id).success
+    assert [label.split(" (")[0] for label in journal(provider.journal_name).submits] == [
+        "clip 1",
+        "clip 2",
+        "transition 1→2",
+        "clip 3",
+        "transition 2→3",
+        "clip 4",
+        "transition 3→4",
+    ]
+    assert all(c.transition_status == "completed" for c in clips(sqlite_studio, project_id)[:3])
+
+
+def _generate(studio: Studio, provider: FakeProvider, project_id: str) -> dg.ExecuteInProcessResult:
+    """The project's clips and transitions (the compile is not what the budget is about), on
+    a Dagster instance of its own so the runs are truly side by side."""
+    with dg.instance_for_test() as instance:
+        own = dataclasses.replace(studio, provider=provider, instance=instance)
+        return own.materialize([video_clips, transition_clips], "video_projects", project_id)

@@ -61,13 +61,18 @@ def test_the_provider_switches_to_fal_with_a_key(tmp_path: Path) -> None:
     assert kinds["local"]["final_video"] == kinds["fal"]["final_video"] == {"ffmpeg", "video"}
 
 
-def test_instance_config_limits_video_runs_and_retries_crashed_runs(tmp_path: Path) -> None:
+def test_instance_limits_runs_per_queue_and_workspace_and_retries_crashes(tmp_path: Path) -> None:
     shutil.copyfile(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     instance = dg.DagsterInstance.from_config(str(tmp_path))
     queue = instance.get_concurrency_config().run_queue_config
     assert queue is not None
-    limits = {(t["key"], t["value"]): t["limit"] for t in queue.tag_concurrency_limits}
-    assert limits == {("studio/queue", "video"): 1, ("studio/queue", "image"): 4}
+    limits = {(t["key"], str(t["value"])): t["limit"] for t in queue.tag_concurrency_limits}
+    assert limits == {
+        ("studio/queue", "video"): 8,
+        ("studio/queue", "image"): 4,
+        ("studio/workspace", "{'applyLimitPerUniqueValue': True}"): 4,
+    }
+    assert queue.max_concurrent_runs == 12
     assert instance.run_coordinator.dequeue_interval_seconds == 1  # type: ignore[attr-defined]
     assert instance.run_monitoring_enabled
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 1

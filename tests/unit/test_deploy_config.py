@@ -39,7 +39,7 @@ def test_production_instance_runs_on_postgres(
         instance.add_dynamic_partitions("video_projects", ["vp_deploy_check"])
         assert instance.has_dynamic_partition("video_projects", "vp_deploy_check")
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
-        assert {"key": "studio/queue", "value": "video", "limit": 1} in limits
+        assert {"key": "studio/queue", "value": "video", "limit": 8} in limits
         instance.dispose()
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
@@ -57,7 +57,11 @@ def test_helm_values_launch_runs_on_kubernetes_with_the_studio_code_location() -
         "defs",
     ]
     queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
-    assert {t["value"] for t in queue["tagConcurrencyLimits"]} == {"video", "image"}
+    assert [t["key"] for t in queue["tagConcurrencyLimits"]] == [
+        "studio/queue",
+        "studio/queue",
+        "studio/workspace",
+    ]
     assert values["dagsterDaemon"]["runRetries"]["retryOnAssetOrOpFailure"] is False
 
 
@@ -119,9 +123,10 @@ def test_every_instance_has_the_same_queue_limits() -> None:
     production = limits(yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text()))
     values = yaml.safe_load((ROOT / "deploy" / "helm-values.yaml").read_text())
     helm = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
-    assert {(x["key"], x["value"]): x["limit"] for x in local} == {
-        ("studio/queue", "video"): 1,
+    assert {(x["key"], str(x["value"])): x["limit"] for x in local} == {
+        ("studio/queue", "video"): 8,
         ("studio/queue", "image"): 4,
+        ("studio/workspace", "{'applyLimitPerUniqueValue': True}"): 4,
     }
     assert production == local
     assert helm["tagConcurrencyLimits"] == local

@@ -2,7 +2,7 @@
 
 One project is submitted by writing rows (`studio submit`): the sensor, the run queue and the
 assets take it to `completed`. A second one is launched over GraphQL while the first is queued
-or running, and the one-video-at-a-time limit keeps their runs from overlapping.
+or running; both runs carry the tags the queue's limits key on.
 
 Then production shape (fal stand-in + S3 + Postgres): `studio cancel` stops a project while a
 clip is still generating at "fal", and `studio retry` finishes it buying only that clip again.
@@ -137,10 +137,10 @@ def test_sensor_and_graphql_launches_on_a_live_daemon(
     assert set(runs) == {first["id"], second["id"]}
     assert runs[first["id"]].tags["dagster/sensor_name"] == "video_submission_sensor"
     assert runs[second["id"]].run_id == launched["run_id"]
-    spans = sorted(
-        (records[r.run_id].start_time, records[r.run_id].end_time) for r in runs.values()
-    )
-    assert spans[0][1] <= spans[1][0]  # one video project at a time
+    # The queue's limits key on these: a workspace's runs, a paid tier's place in line.
+    assert {r.tags["studio/workspace"] for r in runs.values()} == {"ws_default"}
+    assert not any("dagster/priority" in r.tags for r in runs.values())  # "normal"
+    assert all(records[r.run_id].end_time for r in runs.values())
 
 
 @contextmanager

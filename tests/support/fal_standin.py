@@ -124,6 +124,8 @@ class Script:
     """The first N status polls answer HTTP 500."""
     result: str = "ok"
     """ok, media_404, html, 422 (fails at processing time) or 500 (fal-side failure)."""
+    latency_s: float = 0.0
+    """Every job stays IN_PROGRESS this long after it was accepted (a generation's run time)."""
     hold: str | None = None
     """Jobs whose prompt contains this stay IN_PROGRESS until it is cleared or they are
     canceled (a generation still running when an operator steps in)."""
@@ -150,6 +152,9 @@ class Job:
     delivered: bool = False
     """Its result was fetched: nothing of it is running at fal any more."""
     input_error: str | None = None
+    accepted_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    """When its result was fetched or it was canceled: it stopped running at "fal"."""
 
     @property
     def input_urls(self) -> list[str]:
@@ -201,6 +206,23 @@ class FalStandin:
         """Jobs still running at "fal": neither canceled nor delivered."""
         with self._lock:
             return [job for job in self.jobs if not (job.canceled or job.delivered)]
+
+    def spans(self) -> list[tuple[float, float | None]]:
+        """(accepted, ended) of every job, in the order they were accepted."""
+        with self._lock:
+            return [(job.accepted_at, job.ended_at) for job in self.jobs]
+
+    def max_in_flight(self) -> int:
+        """The most jobs that were running at "fal" at the same moment."""
+        edges = sorted(
+            [(start, 1) for start, _ in self.spans()]
+            + [(end, -1) for _, end in self.spans() if end is not None]
+        )  # at a tie an end sorts first: a place handed on is not two in flight
+        peak = running = 0
+        for _, step in edges:
+            running += step
+            peak = max(peak, running)
+        return peak
 
     def job(self, fal_request_id: str) -> Job:
         return next(job for job in self.jobs if job.request_id == fal_request_id)
@@ -260,6 +282,7 @@ class FalStandin:
         if polls <= script.queue_polls:
             return 202, {**body, "status": "IN_QUEUE", "queue_position": script.queue_polls - polls}
         held = script.hold is not None and script.hold in str(job.input.get("prompt", ""))
+        held = held or time.time() - job.accepted_at < script.latency_s
         forever = script.progress_polls < 0 or held
         if forever or polls <= script.queue_polls + script.progress_polls:
             return 202, {**body, "status": "IN_PROGRESS"}
@@ -294,7 +317,7 @@ class FalStandin:
             return 422, {"detail": DETAIL_422}
         if self.script.result == "500":
             return 500, {"detail": "Runner disconnected", "error_type": "runner_disconnected"}
-        job.delivered = True
+        job.delivered, job.ended_at = True, job.ended_at or time.time()
         video = "video" in job.model
         name = f"{job.request_id}.{'mp4' if video else 'jpg'}"
         prefix = {"media_404": "media/gone-", "html": "html/"}.get(self.script.result, "media/")
@@ -425,7 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path).path.strip("/").split("/")
         if not self._authorized(f"Key {self.standin.fal_key}") or not (job := self._job(parts)):
             return
-        job.canceled = True
+        job.canceled, job.ended_at = True, job.ended_at or time.time()
         self.standin.cancels.append(job.request_id)
         self._send(202, {"status": "CANCELLATION_REQUESTED"})
 

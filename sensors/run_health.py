@@ -8,6 +8,11 @@ run holds its `studio/queue` slot. This sensor asks the code server named in the
 gone) on two looks `CONFIRM_S` apart, with nothing in its event log for `QUIET_S`, is reported
 failed — so `run_retries` retries it and the run-failure sensor ends the row if it does not.
 
+A run sent to a Celery worker (deploy/celery) carries its task id: the live workers are asked
+which tasks they are running, and a run none of them runs is gone the same way — a worker
+machine that died outright leaves its task `STARTED` in the result backend for ever, so
+Dagster's own health check (the task's state) would not see it.
+
 A run executed inside a `studio run` process on this host is failed as soon as that process is
 gone (`studio_assets.runtime.run_owner`): a pid that no longer exists needs no second look.
 
@@ -31,6 +36,7 @@ from dagster._serdes import deserialize_value
 
 from studio_assets.runtime.run_owner import owner_gone
 
+CELERY_TASK_TAG = "dagster-celery/task_id"  # set by dagster-celery's CeleryRunLauncher
 GRACE_S = 60.0  # a younger run may still be starting its worker
 CONFIRM_S = 30.0  # seen gone twice, at least this far apart
 QUIET_S = 60.0  # and no event from the run for this long
@@ -38,9 +44,11 @@ ASK_TIMEOUT_S = 10
 LIMIT = 100
 
 
-def worker_gone(run: dg.DagsterRun) -> str | None:
+def worker_gone(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
     """Why the run's worker is gone, or None if it is alive or we cannot tell (another launcher
     watches its own runs; `studio run` executes in its own process)."""
+    if task_id := run.tags.get(CELERY_TASK_TAG):
+        return _celery_task_gone(instance, task_id)
     info = run.tags.get(GRPC_INFO_TAG)
     if not info:
         return None
@@ -60,6 +68,18 @@ def worker_gone(run: dg.DagsterRun) -> str | None:
     if deserialize_value(reply, CanCancelExecutionResult).can_cancel:
         return None
     return "its code server no longer runs it"
+
+
+def _celery_task_gone(instance: dg.DagsterInstance, task_id: str) -> str | None:
+    celery = getattr(instance.run_launcher, "celery", None)
+    if celery is None:  # the run was sent by a launcher this instance no longer has
+        return None
+    active = celery.control.inspect(timeout=ASK_TIMEOUT_S / 5).active()
+    if not active:
+        return "no Celery worker answers"
+    if any(task.get("id") == task_id for tasks in active.values() for task in tasks):
+        return None
+    return "no Celery worker runs its task"
 
 
 def _quiet_since(instance: dg.DagsterInstance, run_id: str) -> float | None:
@@ -86,7 +106,7 @@ def sweep(
             failed.append(run.run_id)
             continue
         started = record.start_time or record.create_timestamp.timestamp()
-        if now - started < GRACE_S or (why := worker_gone(run)) is None:
+        if now - started < GRACE_S or (why := worker_gone(instance, run)) is None:
             continue
         first_seen = suspects.get(run.run_id, now)
         last_event = _quiet_since(instance, run.run_id) or started

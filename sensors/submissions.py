@@ -14,7 +14,7 @@ import dagster as dg
 from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
-from studio_assets.jobs import run_tags
+from studio_assets.jobs import run_priority, run_tags
 from studio_assets.products import jobs_of_table, product
 
 PAGE = 50
@@ -68,6 +68,10 @@ def submissions(
             for r in page_to_launch
             if r.kind == "video"
         }
+        places = {
+            r.id: run_priority(r.priority, rows.ahead_in_workspace(session, model, r.id))
+            for r in page_to_launch
+        }
     keys: dict[str, list[str]] = defaultdict(list)
     requests = []
     for row in page_to_launch:
@@ -82,7 +86,7 @@ def submissions(
                     clip_counts.get(row.id),
                     row.workspace_id,
                     row.image_project_id,
-                    row.priority,
+                    places[row.id],
                 ),
             )
         )

@@ -14,6 +14,18 @@ def max_runtime_seconds(clip_count: int | None) -> int:
     return MAX_RUNTIME_BASE_S + MAX_RUNTIME_PER_CLIP_S * max(clip_count or 0, 0)
 
 
+TIER = 10_000
+"""A paid tier's runs go ahead of any backlog (`run_priority`)."""
+
+
+def run_priority(priority: int, ahead: int) -> int:
+    """The run's `dagster/priority` (Dagster dequeues the highest first, then the oldest): a
+    paid tier first, then round-robin across workspaces — a workspace's n-th waiting project
+    goes after every other workspace's (n-1)-th, so one agency's fifty listings do not hold
+    the queue against a workspace with one."""
+    return priority * TIER - ahead
+
+
 def run_tags(
     submission: int,
     clip_count: int | None = None,
@@ -23,7 +35,7 @@ def run_tags(
 ) -> dict[str, str]:
     """The tags every studio launch sets on a run: its submission, its time budget, whose it
     is (`studio/workspace`: a workspace's runs are limited, dagster.yaml), for a photo of an
-    image project the project, and a paid tier's `dagster/priority` (dequeued first)."""
+    image project the project, and its place in the run queue (`run_priority`)."""
     tags = {
         "studio/submission": str(submission),
         "dagster/max_runtime": str(max_runtime_seconds(clip_count)),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal, or_, select, tuple_, update
+from sqlalchemy import func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from resources.errors import NotFound, StudioError
@@ -167,6 +167,31 @@ def queued(
         )
     rows = session.execute(query.order_by(model.queued_at, model.id).limit(limit))
     return [Queued(*r) for r in rows]
+
+
+ACTIVE = (
+    RowStatus.QUEUED,
+    RowStatus.PROCESSING,
+    RowStatus.GENERATING,
+    RowStatus.COMPILING,
+)
+
+
+def ahead_in_workspace(session: Session, model: Row, row_id: str) -> int:
+    """How many of the row's workspace's rows (same table) were queued before it and are
+    still waiting or running: its place in its own workspace's backlog."""
+    row = get(session, model, row_id)
+    if row.queued_at is None:
+        return 0
+    return int(
+        session.execute(
+            select(func.count()).where(
+                model.workspace_id == row.workspace_id,
+                model.status.in_(ACTIVE),
+                tuple_(model.queued_at, model.id) < tuple_(literal(row.queued_at), literal(row.id)),
+            )
+        ).scalar_one()
+    )
 
 
 def start(

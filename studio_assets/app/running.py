@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from resources.database import AppDatabase, is_outage
 from resources.repository import rows
-from studio_assets.jobs import run_tags
+from studio_assets.jobs import run_priority, run_tags
 from studio_assets.products import Product, product_of_row
 from studio_assets.runtime.run_owner import owner_tag
 
@@ -33,10 +33,12 @@ def launch_tags(db: AppDatabase, row_id: str) -> dict[str, str]:
     """The row's submission and its time budget (`studio_assets.jobs.run_tags`), for any door."""
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
-        row = rows.get(session, rows.model_for(kind), row_id)
+        model = rows.model_for(kind)
+        row = rows.get(session, model, row_id)
         clip_count = row.clip_count if kind == "video" else None
         project = getattr(row, "image_project_id", None)
-        return run_tags(row.submission, clip_count, row.workspace_id, project, row.priority)
+        place = run_priority(row.priority, rows.ahead_in_workspace(session, model, row_id))
+        return run_tags(row.submission, clip_count, row.workspace_id, project, place)
 
 
 def run_in_process(

@@ -105,7 +105,7 @@ def generate_once(
 
     `should_stop` is asked before submitting and while waiting: once it is true nothing more
     is bought and an in-flight request is canceled (`Canceled`). `budget`: the request holds a
-    place in the provider budget from before its submit until its result is stored."""
+    place in the provider budget from before its submit until its result is downloaded."""
     started = time.monotonic()
     buy = Purchase(db, slot, row_id, provider, storage, job, owner)
     if force:
@@ -134,11 +134,12 @@ def generate_once(
         else:
             request_id, how = _submit(buy), "generated"
         result = _wait(buy, request_id, workdir, timeout_s, on_update, should_stop)
-        if on_stage:
-            on_stage("saving")
-        uri = storage.put_file(key, result.path, result.content_type)
-        if not buy.move(ledger.completed, uri, result.cost_cents):
-            uri = buy.read().url or uri  # another executor of the same request finished first
+    # Stored outside the place: the provider is done with it, the next request can go.
+    if on_stage:
+        on_stage("saving")
+    uri = storage.put_file(key, result.path, result.content_type)
+    if not buy.move(ledger.completed, uri, result.cost_cents):
+        uri = buy.read().url or uri  # another executor of the same request finished first
     return Outcome(
         uri, result.cost_cents, request_id, result.model, how, time.monotonic() - started
     )

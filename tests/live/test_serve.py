@@ -162,7 +162,7 @@ def test_studio_serve_shows_earlier_cli_runs_and_stops_on_sigterm(tmp_path: Path
         )["runsOrError"]["results"]
         assert [(r["runId"], r["status"]) for r in runs] == [(status["run_id"], "SUCCESS")]
         queue = graphql(url, "{ instance { runQueueConfig { maxConcurrentRuns } } }")
-        assert queue["instance"]["runQueueConfig"]["maxConcurrentRuns"] == 8  # our dagster.yaml
+        assert queue["instance"]["runQueueConfig"]["maxConcurrentRuns"] == 12  # our dagster.yaml
         assert (home / "dagster" / "dagster.yaml").read_text() == (
             Path(__file__).resolve().parents[2] / "dagster.yaml"
         ).read_text()

@@ -35,12 +35,13 @@ def free_port() -> int:
 
 @contextmanager
 def dagster_process(
-    args: list[str], env: dict[str, str], log: Path | None = None
+    args: list[str], env: dict[str, str], log: Path | None = None, cwd: Path = ROOT
 ) -> Iterator[subprocess.Popen]:
-    """Start a long-running Dagster process, output to `log`; always stop it and its children."""
+    """Start a long-running Dagster process (in its own process group), output to `log`;
+    always stop it and its children."""
     with open(log or os.devnull, "wb") as out:
         proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             yield proc

@@ -17,6 +17,7 @@ tests/live/test_fair_share.py (a small load, outcomes asserted).
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -222,6 +223,7 @@ def _environ(env: dict[str, str]) -> Iterator[None]:
 @contextmanager
 def _s3() -> Iterator[dict[str, str]]:
     """moto's S3 server on a free port with a bucket: the environment that points studio at it."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # not a line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import shutil
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -154,3 +156,34 @@ def test_studio_serve_binds_to_localhost_unless_told(
     first, second = execs
     assert first[first.index("-h") + 1] == "127.0.0.1" and first[first.index("-p") + 1] == "3000"
     assert second[second.index("-h") + 1] == "0.0.0.0" and second[second.index("-p") + 1] == "4000"
+
+
+def test_the_celery_instance_is_the_production_one_with_runs_sent_to_celery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/celery/dagster.yaml = deploy/dagster.yaml + CeleryRunLauncher (and a longer start
+    timeout: a run may wait in the broker for a free worker); the worker app is the launcher's."""
+    celery = yaml.safe_load((ROOT / "deploy" / "celery" / "dagster.yaml").read_text())
+    production = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    launcher = celery.pop("run_launcher")
+    assert (launcher["module"], launcher["class"]) == (
+        "dagster_celery.launcher",
+        "CeleryRunLauncher",
+    )
+    assert celery["run_monitoring"].pop("start_timeout_seconds") == 600
+    production["run_monitoring"].pop("start_timeout_seconds")
+    assert celery == production
+
+    broker = "pyamqp://guest:guest@broker.internal:5672//"
+    monkeypatch.setenv("STUDIO_CELERY_BROKER_URL", broker)
+    monkeypatch.setenv("STUDIO_CELERY_BACKEND_URL", "redis://results.internal:6379/0")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    del celery["storage"]  # SQLite in tmp_path: only the launcher is under test here
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({**celery, "run_launcher": launcher}))
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_launcher).__name__ == "CeleryRunLauncher"
+    sys.modules.pop("studio_assets.celery_worker", None)
+    worker = importlib.import_module("studio_assets.celery_worker")
+    assert worker.app.conf.broker_url == broker
+    assert worker.app.conf.result_backend == "redis://results.internal:6379/0"
+    assert {"execute_job", "resume_job"} <= set(worker.app.tasks)

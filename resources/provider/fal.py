@@ -75,7 +75,7 @@ class FalProvider(ProviderResource):
     image_edit_model: str = pricing.NANO_BANANA_EDIT
     inpaint_model: str = pricing.QWEN_INPAINT
     video_model: str = pricing.KLING_I2V
-    poll_interval_s: float = Field(default=2.0, ge=1.0)
+    poll_interval_s: float = Field(default=1.0, ge=1.0)  # seen sooner, its place is freed sooner
     start_timeout_s: float = Field(default=300.0, gt=1.0, description="fal's time-to-start")
     submit_timeout_s: float = Field(default=30.0, gt=0)
     request_timeout_s: float = Field(default=30.0, gt=0, description="status/result/cancel")

@@ -20,19 +20,30 @@ from sensors.submissions import PAGE, image_submission_sensor, video_submission_
 from studio_assets.assets.final_video import final_video
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.assets.video import transition_clips, video_clips
-from studio_assets.jobs import image_job, inpaint_job, max_runtime_seconds, video_job
+from studio_assets.jobs import TIER, image_job, inpaint_job, max_runtime_seconds, video_job
 from studio_assets.runtime.run_owner import OWNER_TAG, owner_tag
 from tests.support.fakes import fake
 from tests.support.projects import make_project, project
 from tests.support.studio_fixtures import Studio
 
 
-def add_image(studio: Studio, image_id: str, kind: str = "enhance", queue: bool = True) -> None:
+def add_image(
+    studio: Studio,
+    image_id: str,
+    kind: str = "enhance",
+    queue: bool = True,
+    workspace: str = "ws",
+    priority: int = 0,
+) -> None:
     with studio.db.session() as session:
         rows.add(
             session,
             ImageGeneration(
-                id=image_id, workspace_id="ws", kind=kind, original_image_url="file:///nowhere.jpg"
+                id=image_id,
+                workspace_id=workspace,
+                kind=kind,
+                original_image_url="file:///nowhere.jpg",
+                priority=priority,
             ),
         )
         if queue:
@@ -73,6 +84,28 @@ def test_queued_rows_become_partitions_and_one_run_each(studio: Studio) -> None:
         for r in result.dynamic_partitions_requests or []
     }
     assert added == {("images", ("img_a",)), ("image_edits", ("img_b",))}
+
+
+def test_the_run_queue_takes_each_workspace_s_first_before_anyone_s_second(
+    studio: Studio,
+) -> None:
+    """Dagster dequeues by `dagster/priority`: minus the workspace's backlog ahead of the row,
+    so a one-photo workspace is not behind another's three; a paid tier goes before both."""
+    for n in range(3):
+        add_image(studio, f"img_big_{n}", workspace="ws_big")
+    add_image(studio, "img_small", workspace="ws_small")
+    add_image(studio, "img_paid", workspace="ws_big", priority=1)
+
+    result = tick(studio)
+
+    order = {r.partition_key: int(r.tags.get("dagster/priority", 0)) for r in result.run_requests}
+    assert order == {
+        "img_big_0": 0,
+        "img_big_1": -1,
+        "img_big_2": -2,
+        "img_small": 0,
+        "img_paid": TIER - 3,
+    }
 
 
 def test_a_resubmission_gets_a_new_run_key(studio: Studio) -> None:

@@ -100,6 +100,18 @@ class Outcome:
     def makespan_ratio(self) -> float:
         return self.makespan_s / self.load.ideal_s
 
+    @property
+    def busy_ratio(self) -> float:
+        """Request-seconds at the stand-in ÷ (budget × makespan): how full the budget was."""
+        held = sum(end - start for start, end in self.spans if end is not None)
+        return held / (self.load.budget * self.makespan_s)
+
+    @property
+    def mean_request_s(self) -> float:
+        """Accepted → result fetched, on average (the latency plus our polling)."""
+        ended = [end - start for start, end in self.spans if end is not None]
+        return statistics.fmean(ended) if ended else 0.0
+
     def took(self, workspaces: set[str]) -> list[float]:
         return sorted(p.took_s for p in self.projects if p.workspace in workspaces)
 

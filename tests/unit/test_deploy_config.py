@@ -187,3 +187,17 @@ def test_the_celery_instance_is_the_production_one_with_runs_sent_to_celery(
     assert worker.app.conf.broker_url == broker
     assert worker.app.conf.result_backend == "redis://results.internal:6379/0"
     assert {"execute_job", "resume_job"} <= set(worker.app.tasks)
+
+
+def test_the_user_code_image_copies_what_exists_and_serves_the_code_location() -> None:
+    """deploy/Dockerfile (built from the repository root): every COPY source exists, the image
+    holds both instance files, and its default command is the Helm values' code server."""
+    lines = (ROOT / "deploy" / "Dockerfile").read_text().splitlines()
+    copies = [line.split()[1:-1] for line in lines if line.startswith("COPY ")]
+    assert copies and all((ROOT / src).exists() for sources in copies for src in sources)
+    copied = {src for sources in copies for src in sources}
+    assert {"deploy/dagster.yaml", "deploy/celery/dagster.yaml", "alembic"} <= copied
+    values = yaml.safe_load((ROOT / "deploy" / "helm-values.yaml").read_text())
+    grpc = values["dagster-user-deployments"]["deployments"][0]["dagsterApiGrpcArgs"]
+    command = " ".join(line for line in lines if line.startswith(("CMD", "     ")))
+    assert all(f'"{arg}"' in command for arg in grpc) and '"3030"' in command

@@ -1,13 +1,16 @@
 """Runs on worker machines: dagster-celery's CeleryRunLauncher over the RabbitMQ that runs here.
 
 The daemon (deploy/celery/dagster.yaml) sends each run to the broker; two Celery workers, each a
-"machine" of its own (its own working directory, temp directory, STUDIO_HOME and DAGSTER_HOME,
-its own process group), share nothing but Postgres, S3 and the broker. Several projects land on
+"machine" of its own — its own network namespace (tests/support/machines.py), reaching only
+Postgres, the broker, Redis, S3 and "fal"; its own working directory, temp directory,
+STUDIO_HOME and DAGSTER_HOME; its own process group — share nothing else: not the daemon's code
+server, not each other's files. Several projects land on
 both; then the worker running a project whose clip is still generating at "fal" is killed
 outright, and the run is retried on the other worker, buying nothing twice.
 
 The broker gets a RabbitMQ vhost of the test's own (results in Redis), so no other Celery on
-the machine sees its tasks. Skipped outside CI when RabbitMQ or Redis is unreachable.
+the machine sees its tasks. Skipped outside CI when RabbitMQ or Redis is unreachable, or network
+namespaces cannot be made (not root).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dagster as dg
 import pytest
@@ -41,6 +45,7 @@ from tests.live.test_live_daemon import (  # noqa: F401 (live_env is a fixture)
     studio,
     wait_until,
 )
+from tests.support import machines
 from tests.support.dagster_processes import dagster_process
 from tests.support.fal_standin import FalStandin, Media
 
@@ -63,6 +68,11 @@ def broker_url() -> Iterator[str]:
     """A RabbitMQ vhost of this test's own on 127.0.0.1:5672 (guest), deleted afterwards."""
     if not (_reachable(5672) and _reachable(6379) and shutil.which("rabbitmqctl")):
         reason = "RabbitMQ (5672, rabbitmqctl) or Redis (6379) is not available here"
+    elif not machines.available():
+        reason = "network namespaces need root and iproute2 (`ip netns`)"
+    else:
+        reason = ""
+    if reason:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -128,16 +138,21 @@ def test_runs_spread_over_two_celery_workers_and_a_killed_worker_s_run_is_retrie
     }
     env["DAGSTER_HOME"] = str(_celery_home(tmp_path / "daemon-home"))
     standin.script.hold = HELD
+    ports = [5432, 5672, 6379, int(urlsplit(s3_server).port or 80), int(standin.host.split(":")[1])]
     worker = [
         str(BIN / "celery"), "-A", "studio_assets.celery_worker", "worker", "-Q", "dagster",
         "-c", "2", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
     ]  # fmt: skip
     with ExitStack() as stack:
         stack.enter_context(dagster_process(DAEMON, env, tmp_path / "daemon.log"))
+        hosts = {
+            name: stack.enter_context(machines.machine(index, ports))
+            for index, name in enumerate(WORKERS, start=1)
+        }
         workers = {
             name: stack.enter_context(
                 dagster_process(
-                    [*worker, "-n", f"{name}@%h"],
+                    [*hosts[name].prefix, *worker, "-n", f"{name}@%h"],
                     _machine(env, tmp_path / name),
                     tmp_path / f"{name}.log",
                     cwd=tmp_path / name / "work",

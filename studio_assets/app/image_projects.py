@@ -20,7 +20,7 @@ from resources.repository import image_projects, rows
 from resources.storage import StorageResource
 from studio_assets.app.submission import checked_uri, is_uri, local_image, new_id, upload
 from studio_assets.domain.image_project_spec import ImageProjectSpec
-from studio_assets.domain.project_spec import PRIORITIES
+from studio_assets.domain.project_spec import PRIORITIES, priority_name
 from studio_assets.domain.rooms import enhancement_prompt
 
 ID_PREFIX = "ip"
@@ -123,6 +123,8 @@ def image_project_status(
             "kind": "image_project",
             "name": project.name,
             "style": project.style,
+            "workspace_id": project.workspace_id,
+            "priority": priority_name(project.priority),
             "status": project.status,
             "progress": {
                 "completed": project.completed_count,

@@ -9,6 +9,7 @@ from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
 from studio_assets.app.image_projects import image_project_status
+from studio_assets.domain.project_spec import priority_name
 from studio_assets.runtime.photos import photo_warnings
 
 FREE = ["preview", "cards", "renditions", "loudness"]
@@ -61,6 +62,8 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
             "id": row.id,
             "name": row.name,
             "template": row.template,
+            "workspace_id": row.workspace_id,
+            "priority": priority_name(row.priority),
             "status": row.status,
             "progress": {
                 "completed": row.completed_clip_count,

@@ -23,6 +23,13 @@ WORKSPACE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Priority = Literal["normal", "high"]
 """A paid tier's `high`: its runs are dequeued and its requests given provider places first."""
 PRIORITIES = {"normal": 0, "high": 1}
+
+
+def priority_name(value: int) -> str:
+    """The spec's word for a row's `priority` (the status JSON shows it)."""
+    return "high" if value >= PRIORITIES["high"] else "normal"
+
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 # A viewer's walk through a home: arrive, enter, live, cook, sleep, wash, then step outside.

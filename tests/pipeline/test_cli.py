@@ -370,3 +370,43 @@ def test_a_draft_warns_about_a_tiny_photo_before_anyone_pays(tmp_path: Path) -> 
     assert draft["status"] == "draft"
     (warning,) = draft["warnings"]
     assert warning.startswith("clip 2 (kitchen): photo is 320×240 px") and "1920×1080" in warning
+
+
+def test_a_paid_tier_s_priority_reaches_its_rows_and_status_and_a_wrong_word_is_refused(
+    tmp_path: Path,
+) -> None:
+    home, folder = tmp_path / "home", tmp_path / "listing"
+    folder.mkdir()
+    room_photo(folder / "kitchen.jpg", "kitchen", (480, 270))
+    clips = [{"image": "kitchen.jpg", "room_type": "kitchen"}]
+    photos = [{"image": "kitchen.jpg", "room_type": "kitchen"}]
+    specs = {
+        "paid.json": {
+            "name": "Paid",
+            "workspace_id": "ws_gold",
+            "priority": "high",
+            "clips": clips,
+        },
+        "plain.json": {"name": "Plain", "clips": clips},
+        "photos.json": {"name": "Shoot", "style": "modern", "priority": "high", "photos": photos},
+        "wrong.json": {"name": "Wrong", "priority": "urgent", "clips": clips},
+    }
+    for name, spec in specs.items():
+        (folder / name).write_text(json.dumps(spec))
+
+    paid, plain = (
+        last_json(studio(home, "submit", str(folder / n), "--draft", "--json").stdout)
+        for n in ("paid.json", "plain.json")
+    )
+    shoot = studio(home, "images", "submit", str(folder / "photos.json"), "--draft", "--json")
+    wrong = studio(home, "submit", str(folder / "wrong.json"), "--json")
+
+    assert (paid["workspace_id"], paid["priority"]) == ("ws_gold", "high")
+    assert (plain["workspace_id"], plain["priority"]) == ("ws_default", "normal")
+    assert shoot.returncode == 0, shoot.stderr
+    assert last_json(shoot.stdout)["priority"] == "high"
+    db = AppDatabase(url=f"sqlite:///{home / 'studio.db'}")
+    with db.session() as session:
+        assert rows.get(session, VideoProject, paid["id"]).priority == 1
+    assert wrong.returncode != 0
+    assert "priority: Input should be 'normal' or 'high'" in wrong.stderr

@@ -69,7 +69,10 @@ def submissions(
             if r.kind == "video"
         }
         places = {
-            r.id: run_priority(r.priority, rows.ahead_in_workspace(session, model, r.id))
+            r.id: run_priority(
+                r.priority,
+                rows.ahead_in_workspace(session, model, r.id, r.workspace_id, r.queued_at),
+            )
             for r in page_to_launch
         }
     keys: dict[str, list[str]] = defaultdict(list)

@@ -177,18 +177,18 @@ ACTIVE = (
 )
 
 
-def ahead_in_workspace(session: Session, model: Row, row_id: str) -> int:
-    """How many of the row's workspace's rows (same table) were queued before it and are
-    still waiting or running: its place in its own workspace's backlog."""
-    row = get(session, model, row_id)
-    if row.queued_at is None:
+def ahead_in_workspace(
+    session: Session, model: Row, row_id: str, workspace_id: str, queued_at: datetime | None
+) -> int:
+    """How many of the workspace's rows (same table) were queued before this one and are
+    still waiting or running: the row's place in its own workspace's backlog."""
+    if queued_at is None:
         return 0
+    before = tuple_(model.queued_at, model.id) < tuple_(literal(queued_at), literal(row_id))
     return int(
         session.execute(
             select(func.count()).where(
-                model.workspace_id == row.workspace_id,
-                model.status.in_(ACTIVE),
-                tuple_(model.queued_at, model.id) < tuple_(literal(row.queued_at), literal(row.id)),
+                model.workspace_id == workspace_id, model.status.in_(ACTIVE), before
             )
         ).scalar_one()
     )

@@ -37,7 +37,8 @@ def launch_tags(db: AppDatabase, row_id: str) -> dict[str, str]:
         row = rows.get(session, model, row_id)
         clip_count = row.clip_count if kind == "video" else None
         project = getattr(row, "image_project_id", None)
-        place = run_priority(row.priority, rows.ahead_in_workspace(session, model, row_id))
+        ahead = rows.ahead_in_workspace(session, model, row_id, row.workspace_id, row.queued_at)
+        place = run_priority(row.priority, ahead)
         return run_tags(row.submission, clip_count, row.workspace_id, project, place)
 
 

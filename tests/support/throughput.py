@@ -42,10 +42,10 @@ from studio_assets.cli.wiring import Wiring
 from tests.support.dagster_processes import dagster_process
 from tests.support.fal_standin import FAL_KEY, make_certificate, make_media, running_standin
 from tests.support.fal_standin import standin_env as fal_env
+from tests.support.peers import PG_ADMIN_DSN, _drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DAEMON = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"]
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 ROOMS = ("exterior", "kitchen", "living-room", "bedroom", "bathroom", "office")
 TERMINAL = ("completed", "failed", "canceled")
 
@@ -269,8 +269,4 @@ def _database(prefix: str) -> Iterator[str]:
         yield name
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            _drop_database(admin, name)

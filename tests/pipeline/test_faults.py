@@ -43,6 +43,7 @@ from studio_assets.app import control, submission
 from studio_assets.app.callbacks import callback_app
 from studio_assets.app.samples import room_photo
 from studio_assets.assets import video as video_assets
+from studio_assets.domain.motion import TRANSITION_PROMPT
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import parse_spec
 from tests.pipeline.test_cli import STUDIO
@@ -125,6 +126,42 @@ def test_an_app_db_outage_buys_nothing_twice(
     assert {c.provider_request_id.split("::")[1] for c in clips(studio, project_id)} == {
         j.request_id for j in standin.jobs
     }
+
+
+@pytest.mark.parametrize("point", ["accept", "storing"])
+def test_a_transition_bought_beside_the_clips_survives_an_app_db_outage(
+    faulty: Studio,
+    standin: FalStandin,
+    throwaway_pg: ThrowawayPostgres,  # noqa: F811
+    point: str,
+) -> None:
+    """The seamless transition is bought inside the clips' fan-out, under the provider
+    budget; the app DB goes down as fal accepts it (before its id is written) or as its
+    result is fetched (before it is stored): it is still bought once, and so is each clip."""
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=(0,))
+    fired: list[str] = []
+
+    def outage_at_the_transition(job: Job) -> None:
+        if TRANSITION_PROMPT in str(job.input.get("prompt")) and not fired:
+            fired.append(job.request_id)
+            throwaway_pg.outage(2)
+
+    setattr(
+        standin.script, {"accept": "on_accept"}.get(point, "on_result"), outage_at_the_transition
+    )
+
+    result = run(studio, project_id)
+
+    throwaway_pg.wait_up()
+    assert result.success and len(fired) == 1
+    assert len(standin.jobs) == len(standin.posts) == 3, "2 clips + 1 transition, each once"
+    done = project(studio, project_id)
+    assert (done.status, done.completed_clip_count) == ("completed", 2)
+    assert done.actual_cost == done.estimated_cost == 2 * CLIP_CENTS + 35  # transition: 5 s, 7 ¢/s
+    first = clips(studio, project_id)[0]
+    assert first.transition_status == "completed"
+    assert first.transition_request_id.split("::")[1] == fired[0]
 
 
 def test_an_approved_preview_survives_an_app_db_outage_at_accept(

@@ -18,7 +18,7 @@ from pathlib import Path
 from resources.errors import InputRejected
 from resources.ffmpeg import MediaInfo
 
-__all__ = ["FRAMES", "FPS", "CompilePlan", "Segment", "plan_compile"]
+__all__ = ["FRAMES", "FPS", "CompilePlan", "Segment", "VoiceLine", "plan_compile"]
 
 FRAMES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
 """Output frame size per project aspect ratio: what photos are framed to and clips compiled at."""
@@ -38,8 +38,9 @@ _FPS_TOLERANCE = 0.01
 class Segment:
     """One input in timeline order and what it needs before it can be joined.
 
-    `duration_s` is the probed container duration: the segment occupies exactly that much of
-    the output timeline, its audio (or silence) is cut or padded to it.
+    `duration_s` is the probed container duration, plus `hold_s` when the segment holds its
+    last frame longer (for the narration): the segment occupies exactly that much of the
+    output timeline, its audio (or silence) is cut or padded to it.
     """
 
     path: Path
@@ -47,14 +48,24 @@ class Segment:
     needs_video_normalise: bool
     needs_silent_audio: bool
     reasons: tuple[str, ...] = ()
+    hold_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
-        return self.info.duration_s
+        return round(self.info.duration_s + self.hold_s, 6)
 
     @property
     def copies_video(self) -> bool:
         return not self.needs_video_normalise
+
+
+@dataclass(frozen=True)
+class VoiceLine:
+    """A spoken line in the mix: its speech, when it starts, how much faster it is played."""
+
+    path: Path
+    start_s: float
+    tempo: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,8 @@ class CompilePlan:
     music_volume: int
     expected_duration_s: float
     aspect_ratio: str = "16:9"
+    voice: tuple[VoiceLine, ...] = ()
+    """The narration of the master's sound (its branded renditions')."""
 
     @property
     def music_gain(self) -> float:
@@ -108,8 +121,11 @@ def plan_compile(
     aspect_ratio: str,
     music: Path | None,
     music_volume: int,
+    holds: dict[int, float] | None = None,
+    voice: tuple[VoiceLine, ...] = (),
 ) -> CompilePlan:
-    """Plan the compile of `inputs` (clips and transitions, in timeline order).
+    """Plan the compile of `inputs` (clips and transitions, in timeline order); `holds` says
+    how long an input (by its place in `inputs`) holds its last frame, for the narration.
 
     Raises `InputRejected` for no inputs, an unknown aspect ratio, a volume outside 0–100, or
     an input without video or without duration (the message names the file).
@@ -122,7 +138,11 @@ def plan_compile(
     if not 0 <= music_volume <= 100:
         raise InputRejected(f"music volume {music_volume} is outside 0–100")
     width, height = FRAMES[aspect_ratio]
-    segments = tuple(_segment(path, info, width, height) for path, info in inputs)
+    holds = holds or {}
+    segments = tuple(
+        _segment(path, info, width, height, holds.get(n, 0.0))
+        for n, (path, info) in enumerate(inputs)
+    )
     return CompilePlan(
         width=width,
         height=height,
@@ -132,21 +152,25 @@ def plan_compile(
         music_volume=music_volume,
         expected_duration_s=round(sum(s.duration_s for s in segments), 3),
         aspect_ratio=aspect_ratio,
+        voice=voice,
     )
 
 
-def _segment(path: Path, info: MediaInfo, width: int, height: int) -> Segment:
+def _segment(path: Path, info: MediaInfo, width: int, height: int, hold_s: float) -> Segment:
     if info.video_codec is None or info.width <= 0 or info.height <= 0:
         raise InputRejected(f"{path.name} has no video stream")
     if info.duration_s <= 0:
         raise InputRejected(f"{path.name} has zero duration")
     reasons = video_mismatches(info, width, height)
+    if hold_s > 0:
+        reasons += (f"holds its last frame {hold_s:.2f} s for the narration",)
     return Segment(
         path=path,
         info=info,
         needs_video_normalise=bool(reasons),
         needs_silent_audio=not info.has_audio,
         reasons=reasons,
+        hold_s=hold_s,
     )
 
 

@@ -31,6 +31,7 @@ from resources.compile_plan import (
     TRUE_PEAK_DBTP,
     CompilePlan,
     Segment,
+    VoiceLine,
 )
 from resources.errors import InputRejected
 from resources.ffmpeg import (
@@ -52,6 +53,9 @@ THUMBNAIL_MAX_WIDTH = 640
 # The music steps back under the clips' own sound: ~10 dB under sound at -21 dBFS RMS, ~3 dB
 # under quiet room tone at -30 (threshold -34 dBFS, ratio 4); in 20 ms, back over 300 ms.
 DUCKING = "threshold=0.02:ratio=4:attack=20:release=300"
+# Everything else steps back under the narration: at least 10 dB under speech (threshold
+# -46 dBFS, ratio 20), in 10 ms, back over 400 ms once a line ends.
+VOICE_DUCKING = "threshold=0.005:ratio=20:attack=10:release=400"
 _OUTPUT_FORMAT = f"aformat=sample_fmts=fltp:sample_rates={AUDIO_RATE}:channel_layouts=stereo"
 
 
@@ -66,12 +70,22 @@ class CompileReport:
     copied_segments: int
     normalised_segments: int
     seconds: float
+    sounds: dict[str, Path]
+    """Other sound tracks of the same video (an unbranded cut's narration), by name."""
 
 
-def compile_video(plan: CompilePlan, workdir: Path, *, timeout_s: float = 900) -> CompileReport:
+def compile_video(
+    plan: CompilePlan,
+    workdir: Path,
+    *,
+    timeout_s: float = 900,
+    sounds: dict[str, tuple[VoiceLine, ...]] | None = None,
+) -> CompileReport:
     """Compile `plan` into `workdir/final.mp4` (+ `thumbnail.jpg`); the caller removes workdir.
 
-    `timeout_s` bounds the whole compile; each FFmpeg run gets what is left of it.
+    `sounds` names other narrations of the same video: each is mixed and normalised like the
+    master's into `workdir/sound-{name}.m4a`. `timeout_s` bounds the whole compile; each FFmpeg
+    run gets what is left of it.
     """
     started = time.monotonic()
     remaining = _budget(started + timeout_s, timeout_s)
@@ -87,6 +101,10 @@ def compile_video(plan: CompilePlan, workdir: Path, *, timeout_s: float = 900) -
     run_ffmpeg(_join_args(plan, listing, video, measured), remaining())
     duration_s = probe(video).duration_s
     thumbnail = make_thumbnail(video, workdir / "thumbnail.jpg", plan.width, duration_s)
+    other_sounds = {
+        name: _sound_track(plan, voice, workdir / f"sound-{name}.m4a", remaining)
+        for name, voice in (sounds or {}).items()
+    }
     return CompileReport(
         video=video,
         thumbnail=thumbnail,
@@ -95,7 +113,42 @@ def compile_video(plan: CompilePlan, workdir: Path, *, timeout_s: float = 900) -
         copied_segments=plan.copied_segments,
         normalised_segments=plan.normalised_segments,
         seconds=round(time.monotonic() - started, 3),
+        sounds=other_sounds,
     )
+
+
+def _sound_track(
+    plan: CompilePlan, voice: tuple[VoiceLine, ...], out: Path, remaining: Callable[[], float]
+) -> Path:
+    """The video's sound with another narration: measured, normalised, AAC, no picture."""
+    inputs, graph, label = _audio(plan, voice, first=0)
+    measure = [*inputs, "-filter_complex", ";".join([*graph, f"{label}{LOUDNORM_MEASURE}[m]"])]
+    measured = parse_loudnorm(
+        run_ffmpeg([*measure, "-map", "[m]", "-f", "null", "-"], remaining(), loglevel="info")
+    )
+    if not measured.silent:
+        graph.append(f"{label}{_normalise(measured)}[loud]")
+        label = "[loud]"
+    run_ffmpeg(
+        [
+            *inputs,
+            "-filter_complex",
+            ";".join(graph),
+            "-map",
+            label,
+            "-c:a",
+            "aac",
+            "-b:a",
+            AUDIO_BITRATE,
+            "-ar",
+            str(AUDIO_RATE),
+            "-ac",
+            str(AUDIO_CHANNELS),
+            str(out),
+        ],  # fmt: skip
+        remaining(),
+    )
+    return out
 
 
 def _budget(deadline: float, timeout_s: float) -> Callable[[], float]:
@@ -152,6 +205,8 @@ def _normalise_args(plan: CompilePlan, segment: Segment, out: Path) -> list[str]
         .filter("fps", plan.fps)
         .filter("format", "yuv420p")
     )
+    if segment.hold_s > 0:
+        video = video.filter("tpad", stop_mode="clone", stop_duration=f"{segment.hold_s:.3f}")
     return _args(
         ffmpeg.output(
             video,
@@ -179,28 +234,71 @@ def _concat_quote(path: Path) -> str:
     return str(path.resolve()).replace("'", "'\\''")
 
 
-def _audio(plan: CompilePlan) -> tuple[list[str], list[str], str]:
-    """The audio inputs (after the concat list, input 0), the filter graph that rebuilds the
-    sound track, and its output label.
+def _audio(
+    plan: CompilePlan, voice: tuple[VoiceLine, ...] | None = None, first: int = 1
+) -> tuple[list[str], list[str], str]:
+    """The audio inputs (numbered from `first`: after the concat list, input 0), the filter
+    graph that rebuilds the sound track with `voice` (the plan's own by default), and its
+    output label.
 
     Written out by hand: ffmpeg-python merges identical inputs (a clip used twice) into one
     node, which this graph must not do.
     """
+    voice = plan.voice if voice is None else voice
     inputs: list[str] = []
+
+    def added(*args: str) -> int:
+        inputs.extend(args)
+        return first + inputs.count("-i") - 1
+
     graph = []
     for n, segment in enumerate(plan.segments):
         if segment.needs_silent_audio:
             graph.append(f"{_silence(segment.duration_s)}[a{n}]")
         else:
-            inputs += ["-i", str(segment.path)]
-            graph.append(f"[{inputs.count('-i')}:a:0]{_sound(segment.duration_s)}[a{n}]")
+            graph.append(
+                f"[{added('-i', str(segment.path))}:a:0]{_sound(segment.duration_s)}[a{n}]"
+            )
     labels = "".join(f"[a{n}]" for n in range(len(plan.segments)))
     graph.append(f"{labels}concat=n={len(plan.segments)}:v=0:a=1[native]")
-    if not plan.mixes_music:
-        return inputs, graph, "[native]"
-    inputs += ["-stream_loop", "-1", "-i", str(plan.music)]
-    graph += _music(plan, music_input=inputs.count("-i"))
+    beds = ["[native]"]
+    if plan.mixes_music:
+        music = added("-stream_loop", "-1", "-i", str(plan.music))
+        graph += _music(plan, music)
+        beds = ["[native_kept]" if plan.ducks_music else "[native]", "[music_bed]"]
+    if voice:
+        graph += _voice(plan, voice, [added("-i", str(line.path)) for line in voice])
+        keys = "".join(f"[key{n}]" for n in range(len(beds)))
+        graph.append(f"[voice]asplit={len(beds) + 1}[speech]{keys}")
+        for n, bed in enumerate(beds):
+            graph.append(f"{bed}[key{n}]sidechaincompress={VOICE_DUCKING}[under{n}]")
+        beds = [*(f"[under{n}]" for n in range(len(beds))), "[speech]"]
+    if len(beds) == 1:
+        return inputs, graph, beds[0]
+    # normalize=0: amix would otherwise lower each input to make room for the others.
+    graph.append(f"{''.join(beds)}amix=inputs={len(beds)}:duration=first:normalize=0[mixed]")
     return inputs, graph, "[mixed]"
+
+
+def _voice(plan: CompilePlan, voice: tuple[VoiceLine, ...], numbers: list[int]) -> list[str]:
+    """Each line at its start (and tempo), on one track as long as the video."""
+    total = plan.expected_duration_s
+    graph = []
+    for n, (line, number) in enumerate(zip(voice, numbers, strict=True)):
+        tempo = f"atempo={line.tempo:.4f}," if abs(line.tempo - 1) > 1e-3 else ""
+        delay = round(line.start_s * 1000)
+        graph.append(
+            f"[{number}:a:0]aresample={AUDIO_RATE},{_OUTPUT_FORMAT},{tempo}"
+            f"adelay={delay}:all=1[line{n}]"
+        )
+    labels = "".join(f"[line{n}]" for n in range(len(voice)))
+    joined = (
+        f"{labels}amix=inputs={len(voice)}:duration=longest:normalize=0,"
+        if len(voice) > 1
+        else f"{labels}"
+    )
+    graph.append(f"{joined}apad=whole_dur={total:.6f},atrim=end={total:.6f}[voice]")
+    return graph
 
 
 def _measure_args(plan: CompilePlan, listing: Path) -> list[str]:
@@ -256,25 +354,22 @@ def _sound(duration_s: float) -> str:
 
 
 def _music(plan: CompilePlan, music_input: int) -> list[str]:
-    """Music looped (or trimmed) to the video, faded out, at its gain, under the native sound;
-    ducked by the native sound (a sidechain compressor keyed on it) where there is any."""
+    """`[music_bed]`: the music looped (or trimmed) to the video, faded out, at its gain; ducked
+    by the native sound (a sidechain compressor keyed on it, `[native_kept]` passing the native
+    sound on) where there is any."""
     total = plan.expected_duration_s
     fade = min(MUSIC_FADE_S, total)
     music = [
         f"[{music_input}:a:0]{_OUTPUT_FORMAT},atrim=end={total:.6f},"
         f"afade=t=out:st={plan.music_fade_start_s:.6f}:d={fade:.6f},"
-        f"volume={plan.music_gain:.3f}[music]",
+        f"volume={plan.music_gain:.3f}" + ("[music]" if plan.ducks_music else "[music_bed]"),
     ]
-    native = "[native]"
     if plan.ducks_music:
         music += [
-            "[native]asplit=2[voice][key]",
-            f"[music][key]sidechaincompress={DUCKING}[music_ducked]",
+            "[native]asplit=2[native_kept][key]",
+            f"[music][key]sidechaincompress={DUCKING}[music_bed]",
         ]
-        native = "[voice]"
-    bed = "[music_ducked]" if plan.ducks_music else "[music]"
-    # normalize=0: amix would otherwise halve the clips' own sound to make room.
-    return [*music, f"{native}{bed}amix=inputs=2:duration=first:normalize=0[mixed]"]
+    return music
 
 
 def make_thumbnail(video: Path, out: Path, frame_width: int, duration_s: float) -> Path:

@@ -75,6 +75,8 @@ class VideoProject(Base, Submittable):
     branding: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     renditions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     outputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The spec's `narration` as given (voice, language, speed, captions, script, intro, outro).
+    narration: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A preview renders everything on the offline engine for free and stops `previewed`;
     # `approve` clears it and the project is bought for real (`preview_outputs`: what it made).
     preview: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())

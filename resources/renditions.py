@@ -4,7 +4,9 @@ The master (`compiler.compile_video`) is the joined clips with the finished soun
 at the master's frame with nothing over it *is* the master; any other is one x264 pass over
 it: reframed when its aspect differs (the picture fitted whole over a blurred, darkened fill
 of itself — never a blind crop), each overlay (a full-frame RGBA PNG) faded in and out over
-its span, the sound copied untouched (already at its loudness), `+faststart`.
+its span, captions burned in (an ASS script, libass) when asked, the sound copied untouched
+(already at its loudness) — the master's, or another narration's (an unbranded cut's) —
+`+faststart`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class RenditionPlan:
     width: int
     height: int
     overlays: tuple[Overlay, ...] = field(default=())
+    captions: Path | None = None
+    """An ASS script to burn in, drawn with the fonts in `fonts`."""
+    fonts: Path | None = None
+    sound: Path | None = None
+    """Another sound track for this rendition (the master's when None)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Rendered:
     duration_s: float
     width: int
     height: int
+    captions: Path | None = None
+    """Its WebVTT sidecar, when it has one."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -62,8 +71,12 @@ def render(master: Path, plan: RenditionPlan, workdir: Path, timeout_s: float) -
     info = probe(master)
     out = workdir / f"{plan.key}.mp4"
     reframe = (info.width, info.height) != (plan.width, plan.height)
-    if not plan.overlays and not reframe:
+    draws = bool(plan.overlays) or reframe or plan.captions is not None
+    if not draws and plan.sound is None:
         shutil.copyfile(master, out)  # the master as it is: no second encode
+    elif not draws:
+        run_ffmpeg(_resound_args(master, plan, out), timeout_s)
+        info = probe(out)
     else:
         run_ffmpeg(_render_args(master, plan, out, reframe), timeout_s)
         info = probe(out)
@@ -78,16 +91,28 @@ def _render_args(master: Path, plan: RenditionPlan, out: Path, reframe: bool) ->
         video = _reframed(video, plan.width, plan.height)
     for overlay in plan.overlays:
         video = ffmpeg.overlay(video, _faded(overlay), eof_action="pass", format="auto")
+    if plan.captions is not None:
+        video = video.filter("subtitles", filename=str(plan.captions), fontsdir=str(plan.fonts))
     video = video.filter("format", "yuv420p")
+    sound = ffmpeg.input(str(plan.sound))["a:0"] if plan.sound else source["a:0"]
     output = ffmpeg.output(
         video,
-        source["a:0"],
+        sound,
         str(out),
         acodec="copy",
         r=FPS,
         movflags="+faststart",
         **X264,
     )
+    return list(output.get_args())
+
+
+def _resound_args(master: Path, plan: RenditionPlan, out: Path) -> list[str]:
+    """The master's picture as it is, with the rendition's own sound track."""
+    assert plan.sound is not None
+    picture = ffmpeg.input(str(master))["v:0"]
+    sound = ffmpeg.input(str(plan.sound))["a:0"]
+    output = ffmpeg.output(picture, sound, str(out), c="copy", movflags="+faststart")
     return list(output.get_args())
 
 

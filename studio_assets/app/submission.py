@@ -245,6 +245,7 @@ def submit_project(
                 listing=spec.listing.model_dump() if spec.listing else None,
                 branding=branding,
                 renditions=[r.model_dump() for r in spec.output_renditions()],
+                narration=spec.narration.model_dump() if spec.narration else None,
                 preview=spec.preview,
                 priority=PRIORITIES[spec.priority],
                 generate_native_audio=spec.generate_native_audio,

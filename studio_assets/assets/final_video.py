@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from resources.compile_plan import LOUDNESS_LUFS, CompilePlan, plan_compile
+from resources.compile_plan import LOUDNESS_LUFS, CompilePlan, VoiceLine, plan_compile
 from resources.compiler import CompileReport, compile_video
 from resources.database import AppDatabase
 from resources.ffmpeg import index_first, measure_loudness, probe
@@ -25,10 +25,12 @@ from studio_assets.domain.wording import plural
 from studio_assets.partitions import video_projects
 from studio_assets.runtime.failures import row_fails_with_step
 from studio_assets.runtime.metadata import inline_preview
+from studio_assets.runtime.narration import Narrated, master_is_branded, narrate
 from studio_assets.runtime.notifications import notify
 from studio_assets.runtime.progress import Tracker
 from studio_assets.runtime.projects import billed_cents, load_project
-from studio_assets.runtime.renditions import make_renditions, project_renditions
+from studio_assets.runtime.renditions import make_renditions, other_sounds, project_renditions
+from studio_assets.runtime.row_validation import stored_spec
 
 COMPILE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
@@ -87,10 +89,12 @@ def final_video(
         tracker.report("compiling", COMPILE_PROGRESS[0], "Compiling final video…")
         with tempfile.TemporaryDirectory(prefix="studio-compile-") as tmp:
             workdir = Path(tmp)
-            plan = _plan(storage, app_db, row, project.clips, workdir)
+            if row.narration:
+                tracker.report("compiling", 80, "Speaking the narration…")
+            plan, narrated = _plan(storage, app_db, row, project.clips, workdir)
             tracker.report("compiling", 85, f"Joining {plural(len(plan.segments), 'segment')}…")
-            report = compile_video(plan, workdir / "out")
-            made = _renditions(tracker, storage, row, report, workdir / "renditions")
+            report = compile_video(plan, workdir / "out", sounds=other_sounds(row, narrated))
+            made = _renditions(tracker, storage, row, report, narrated, workdir / "renditions")
             checks = _checks(plan, made)
             _refuse_failed_checks(checks)
             tracker.report("compiling", COMPILE_PROGRESS[1], "Uploading the video…")
@@ -102,9 +106,13 @@ def final_video(
                 _finish(app_db, tracker, project_id, outputs, actual)
             video_uri = outputs[0]["video_url"]
             notify(app_db, webhooks, "video", project_id, context.log)
+            narration = (
+                {"narration": dg.MetadataValue.json(narrated.metadata())} if narrated else {}
+            )
             return dg.MaterializeResult(
                 metadata=_metadata(plan, report, video_uri, actual, row.estimated_cost)
-                | {"renditions": dg.MetadataValue.json(outputs)},
+                | {"renditions": dg.MetadataValue.json(outputs)}
+                | narration,
                 check_results=checks,
             )
 
@@ -115,9 +123,11 @@ def _plan(
     row: VideoProject,
     clips: list[VideoClip],
     workdir: Path,
-) -> CompilePlan:
-    """Clip 1, transition 1→2 (if it exists), clip 2, … probed and planned."""
+) -> tuple[CompilePlan, Narrated | None]:
+    """Clip 1, transition 1→2 (if it exists), clip 2, … probed and planned, with the narration
+    spoken and fitted over them."""
     inputs = []
+    timeline: list[tuple[int | None, float]] = []
     for clip in clips:
         if clip.status != "completed" or not clip.clip_url:
             continue
@@ -125,6 +135,7 @@ def _plan(
             clip.clip_url, workdir / f"{clip.sequence_order:02d}-clip.mp4", MAX_MEDIA_BYTES
         )
         inputs.append((path, probe(path)))
+        timeline.append((clip.sequence_order, inputs[-1][1].duration_s))
         if clip.transition_status == "completed" and clip.transition_clip_url:
             path = storage.fetch(
                 clip.transition_clip_url,
@@ -132,6 +143,7 @@ def _plan(
                 MAX_MEDIA_BYTES,
             )
             inputs.append((path, probe(path)))
+            timeline.append((None, inputs[-1][1].duration_s))
     music = None
     if row.music_track_id:
         with db.session() as session:
@@ -139,9 +151,27 @@ def _plan(
         music = storage.fetch_input(
             track.audio_url, workdir / "music", row.workspace_id, MAX_MEDIA_BYTES, library=True
         )
-    return plan_compile(
-        inputs, aspect_ratio=row.aspect_ratio, music=music, music_volume=row.music_volume
+    narrated = None
+    if row.narration:
+        narrated = narrate(stored_spec(db, row, clips), timeline, workdir / "speech")
+    holds: dict[int, float] = {}
+    voice: tuple[VoiceLine, ...] = ()
+    if narrated is not None:
+        holds = {
+            n: narrated.speech.holds.get(order, 0.0)
+            for n, (order, _) in enumerate(timeline)
+            if order is not None
+        }
+        voice = narrated.voice(master_is_branded(project_renditions(row)))
+    plan = plan_compile(
+        inputs,
+        aspect_ratio=row.aspect_ratio,
+        music=music,
+        music_volume=row.music_volume,
+        holds=holds,
+        voice=voice,
     )
+    return plan, narrated
 
 
 def _renditions(
@@ -149,13 +179,14 @@ def _renditions(
     storage: StorageResource,
     row: VideoProject,
     report: CompileReport,
+    narrated: Narrated | None,
     workdir: Path,
 ) -> list[tuple[RenditionSpec, Rendered]]:
     workdir.mkdir(parents=True, exist_ok=True)
     count = len(project_renditions(row))
     if count > 1 or row.listing or row.branding:
         tracker.report("compiling", 90, f"Rendering {plural(count, 'video')} with cards…")
-    return make_renditions(storage, row, report.video, report.duration_s, workdir, RENDER_S)
+    return make_renditions(storage, row, report, narrated, workdir, RENDER_S)
 
 
 def _store(
@@ -175,13 +206,20 @@ def _store(
         done.thumbnail,
         "image/jpeg",
     )
-    return {
+    made = {
         "aspect_ratio": spec.aspect_ratio,
         "branded": spec.branded,
         "video_url": video,
         "thumbnail_url": thumbnail,
         "duration_seconds": round(done.duration_s, 2),
     }
+    if done.captions is not None:
+        made["captions_url"] = storage.put_file(
+            video_key(row.workspace_id, row.id, f"{video_name}-captions-{spec.key}.vtt"),
+            done.captions,
+            "text/vtt",
+        )
+    return made
 
 
 def _finish(

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from studio_assets.domain.narration import NarrationSpec
+from studio_assets.domain.narration_plan import planned_speech, resolve_lines, too_long
 from studio_assets.domain.publishing import (
     BrandingSpec,
     ListingSpec,
@@ -15,6 +17,7 @@ from studio_assets.domain.publishing import (
     renditions_for,
 )
 from studio_assets.domain.rooms import ROOM_TYPES, room_label
+from studio_assets.domain.script import Line, given_line_problems
 from studio_assets.domain.templates import apply_template
 from studio_assets.domain.validation import SpecModel
 
@@ -115,6 +118,8 @@ class ProjectSpec(SpecModel):
     listing: ListingSpec | None = None
     branding: BrandingSpec | None = None
     renditions: list[RenditionSpec] | None = None
+    narration: NarrationSpec | None = None
+    """A voice speaks the tour (a script written from the facts, or given) with captions."""
     preview: bool = False
     """Render it all on the offline engine first, free; `studio approve` then buys it."""
     priority: Priority = "normal"
@@ -139,6 +144,28 @@ class ProjectSpec(SpecModel):
         if len(clips) > MAX_CLIPS:
             raise ValueError(f"a project has at most {MAX_CLIPS} clips (got {len(clips)})")
         return clips
+
+    @model_validator(mode="after")
+    def _speakable_script(self) -> ProjectSpec:
+        if self.narration is None:
+            return self
+        unbranded = any(not r.branded for r in self.output_renditions())
+        clips = self.ordered_clips()
+        rooms = [c.label for c in clips]
+        problems = given_line_problems(self.narration, rooms, self.branding, unbranded)
+        if not problems:
+            problems = too_long(planned_speech(self.narration, self.script(), clips), clips)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def script(self) -> list[Line]:
+        """The narration's lines (none without narration), written or as given."""
+        if self.narration is None:
+            return []
+        return resolve_lines(
+            self.narration, self.name, self.ordered_clips(), self.listing, self.branding
+        )
 
     def ordered_clips(self) -> list[ClipSpec]:
         """The clips in the order they play: as given, or as a walk-through."""

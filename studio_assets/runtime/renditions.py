@@ -4,9 +4,11 @@ the same clips, transitions and mixed sound."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from resources.compile_plan import FRAMES
+from resources.compile_plan import FRAMES, VoiceLine
+from resources.compiler import CompileReport
 from resources.engine.cards import draw_banner, draw_closing, draw_logo
 from resources.errors import InputRejected
 from resources.models import VideoProject
@@ -23,6 +25,7 @@ from studio_assets.domain.publishing import (
     renditions_for,
 )
 from studio_assets.domain.validation import inspect_image
+from studio_assets.runtime.narration import CAPTION_FONTS, Captions, Narrated, master_is_branded
 
 OPENING_S = 3.0
 CLOSING_S = 3.0
@@ -36,15 +39,36 @@ def project_renditions(row: VideoProject) -> list[RenditionSpec]:
     return renditions_for(row.aspect_ratio, branding, asked)
 
 
+def other_sounds(row: VideoProject, narrated: Narrated | None) -> dict[str, tuple[VoiceLine, ...]]:
+    """The narrations the master does not speak that a rendition needs: the unbranded cut's
+    (no outro) when the master is branded, or the other way round."""
+    if narrated is None:
+        return {}
+    renditions = project_renditions(row)
+    master = master_is_branded(renditions)
+    others = {r.branded for r in renditions} - {master}
+    return {
+        _sound_name(b): narrated.voice(b)
+        for b in others
+        if narrated.voice(b) != narrated.voice(master)
+    }
+
+
+def _sound_name(branded: bool) -> str:
+    return "branded" if branded else "unbranded"
+
+
 def make_renditions(
     storage: StorageResource,
     row: VideoProject,
-    master: Path,
-    duration_s: float,
+    compiled: CompileReport,
+    narrated: Narrated | None,
     workdir: Path,
     timeout_s: float,
 ) -> list[tuple[RenditionSpec, Rendered]]:
-    """Each of the project's renditions from `master`, with its cards."""
+    """Each of the project's renditions from the compiled master, with its cards, its sound
+    and its captions."""
+    master, duration_s = compiled.video, compiled.duration_s
     listing = ListingSpec.model_validate(row.listing) if row.listing else None
     branding = BrandingSpec.model_validate(row.branding) if row.branding else None
     renditions = project_renditions(row)
@@ -63,8 +87,18 @@ def make_renditions(
             duration_s,
             cards,
         )
-        plan = RenditionPlan(spec.key, size[0], size[1], overlays)
-        made.append((spec, render(master, plan, workdir, timeout_s)))
+        captions = narrated.captions(spec, cards) if narrated else Captions(None, None)
+        plan = RenditionPlan(
+            spec.key,
+            size[0],
+            size[1],
+            overlays,
+            captions=captions.burn_in,
+            fonts=CAPTION_FONTS,
+            sound=compiled.sounds.get(_sound_name(spec.branded)),
+        )
+        done = render(master, plan, workdir, timeout_s)
+        made.append((spec, replace(done, captions=captions.sidecar)))
     return made
 
 

@@ -43,12 +43,21 @@ def check_project_rows(
     db: AppDatabase, row: VideoProject, clips: list[VideoClip]
 ) -> MusicTrack | None:
     """Refuse the project's rows as `studio submit` would refuse its spec; its music track."""
-    track = None
-    if row.music_track_id:
-        with db.session() as session:
-            track = session.get(MusicTrack, row.music_track_id)
+    track = _track(db, row)
     project_spec_of(row, clips, track)
     return track
+
+
+def stored_spec(db: AppDatabase, row: VideoProject, clips: list[VideoClip]) -> ProjectSpec:
+    """The spec the project's rows stand for (refused as `studio submit` would refuse it)."""
+    return project_spec_of(row, clips, _track(db, row))
+
+
+def _track(db: AppDatabase, row: VideoProject) -> MusicTrack | None:
+    if not row.music_track_id:
+        return None
+    with db.session() as session:
+        return session.get(MusicTrack, row.music_track_id)
 
 
 def project_spec_of(
@@ -69,6 +78,7 @@ def project_spec_of(
         "listing": row.listing,
         "branding": row.branding,
         "renditions": row.renditions,
+        "narration": row.narration,
         "preview": bool(row.preview),
         "clips": [
             {

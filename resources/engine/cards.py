@@ -1,17 +1,20 @@
 """Cards and overlays drawn with Pillow, as full-frame PNGs FFmpeg composes over the video.
 
-The font is the one Pillow ships (`ImageFont.load_default(size)`, FreeType): nothing is
-downloaded at run time. Sizes follow the frame's shorter side, so a card reads the same at
-1080p and in a 9:16 phone cut; a line too long for the frame is set smaller until it fits.
+The font is Noto Sans from a wheel (`resources.fonts`: accents, ß, €): nothing is looked up
+on the system or downloaded at run time. Sizes follow the frame's shorter side, so a card
+reads the same at 1080p and in a 9:16 phone cut; a line too long for the frame is set smaller
+until it fits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from resources import fonts
 from resources.engine.photo import open_photo
 
 TITLE = 0.075  # of the frame's shorter side
@@ -114,10 +117,9 @@ def _wrapped(text: str, font: ImageFont.FreeTypeFont, room: int) -> list[str]:
     return lines or [text]
 
 
+@cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.load_default(size=size)
-    assert isinstance(font, ImageFont.FreeTypeFont)  # Pillow built with FreeType
-    return font
+    return ImageFont.truetype(str(fonts.REGULAR), size)
 
 
 def _fitting(text: str, size: int, room: int) -> ImageFont.FreeTypeFont:

@@ -73,9 +73,9 @@ class NarrationSpec(SpecModel):
     script: Literal["auto"] | list[str] = "auto"
     """`auto`: written from the listing's facts and the rooms; or one line per clip, in order."""
     intro: str | None = None
-    """Spoken over the listing card (with `auto`, replaces the written intro)."""
+    """Spoken over the listing card (replaces the written intro; "" for none)."""
     outro: str | None = None
-    """Spoken over the agent card, in branded renditions only (MLS rules)."""
+    """Spoken over the agent card, in branded renditions only (MLS rules; "" for none)."""
 
     @field_validator("voice")
     @classmethod

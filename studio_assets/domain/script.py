@@ -57,8 +57,8 @@ def script_lines(
     `fits(role, clip, candidates)` returns the index of the candidate to use (the fullest that fits
     the clip). Given lines are taken as they are (checked by `given_line_problems`)."""
     intro_options, outro_options = _intro(name, listing), _outro(branding)
-    if narration.intro:
-        intro_options = [narration.intro]
+    if narration.intro is not None:  # "" for none
+        intro_options = [narration.intro] if narration.intro.strip() else []
     if narration.outro is not None:
         outro_options = [narration.outro] if narration.outro.strip() else []
     last = len(rooms) - 1
@@ -94,7 +94,7 @@ def given_line_problems(
             (f"narration line {n + 1} ({room})", text)
             for n, (room, text) in enumerate(zip(rooms, narration.script, strict=False))
         ]
-    if narration.intro is not None:
+    if narration.intro:
         given.append(("narration intro", narration.intro))
     if narration.outro:
         given.append(("narration outro", narration.outro))

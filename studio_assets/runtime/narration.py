@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import fontpkg_noto_sans
-
+from resources import fonts
 from resources.compile_plan import FRAMES, VoiceLine
 from resources.engine.voice import speak
 from studio_assets.domain.captions import ass, webvtt
@@ -20,10 +19,7 @@ from studio_assets.domain.publishing import RenditionSpec
 from studio_assets.domain.script import Line
 from studio_assets.domain.speech_timing import SpeechPlan, TimedLine, plan_speech
 
-CAPTION_FONT = fontpkg_noto_sans.FAMILY
-CAPTION_FONTS = fontpkg_noto_sans.ROOT / "files"
-"""Noto Sans (SIL Open Font License), from the `fontpkg-noto-sans` wheel: Latin with its
-accents, ß, €, Greek and Cyrillic."""
+CAPTION_FONT, CAPTION_FONTS = fonts.FAMILY, fonts.FOLDER
 
 
 @dataclass(frozen=True)

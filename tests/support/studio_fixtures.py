@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,19 @@ class Studio:
             run_config=run_config or {},
             raise_on_error=False,
         )
+
+
+@contextmanager
+def make_studio(folder: Path) -> Iterator[Studio]:
+    """A studio of its own on SQLite in `folder`, for a module's fixture (one run, several
+    tests reading it)."""
+    from resources.database import upgrade
+
+    url = f"sqlite:///{folder / 'app.db'}"
+    upgrade(url)
+    with dg.instance_for_test() as instance:
+        storage = LocalStorage(root=str(folder / "storage"))
+        yield Studio(AppDatabase(url=url), storage, LocalProvider(), instance, folder)
 
 
 @pytest.fixture

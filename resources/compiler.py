@@ -56,6 +56,10 @@ DUCKING = "threshold=0.02:ratio=4:attack=20:release=300"
 # Everything else steps back under the narration: at least 10 dB under speech (threshold
 # -46 dBFS, ratio 20), in 10 ms, back over 400 ms once a line ends.
 VOICE_DUCKING = "threshold=0.005:ratio=20:attack=10:release=400"
+# Speech peaks ~20 dB over its loudness, more than a linear gain to -14 LUFS under a -1.5 dBTP
+# ceiling allows: the voice is levelled (+12 dB into a limiter 10.5 dB under full scale) to
+# ~10 dB, as broadcast voice chains do.
+VOICE_LEVELLING = "volume=4,alimiter=limit=0.3:level=false:attack=1:release=30"
 _OUTPUT_FORMAT = f"aformat=sample_fmts=fltp:sample_rates={AUDIO_RATE}:channel_layouts=stereo"
 
 
@@ -297,7 +301,9 @@ def _voice(plan: CompilePlan, voice: tuple[VoiceLine, ...], numbers: list[int]) 
         if len(voice) > 1
         else f"{labels}"
     )
-    graph.append(f"{joined}apad=whole_dur={total:.6f},atrim=end={total:.6f}[voice]")
+    graph.append(
+        f"{joined}{VOICE_LEVELLING},apad=whole_dur={total:.6f},atrim=end={total:.6f}[voice]"
+    )
     return graph
 
 

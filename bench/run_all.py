@@ -19,6 +19,7 @@ SUITE = (
     "photo_bench.py",
     "zip_bench.py",
     "rendition_bench.py",
+    "narration_bench.py",
     "throughput_bench.py",
 )
 

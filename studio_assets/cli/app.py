@@ -189,6 +189,7 @@ def submit(
 app.command("rooms")(catalog.rooms)
 app.command("styles")(catalog.styles)
 app.command("templates")(catalog.templates)
+app.command("voices")(catalog.voices)
 
 
 @app.command("demo")

@@ -1,4 +1,5 @@
-"""What studio offers, listed: `studio rooms`, `studio styles`, `studio templates`."""
+"""What studio offers, listed: `studio rooms`, `studio styles`, `studio templates`,
+`studio voices`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 from resources.provider.base import Kind
 from studio_assets.cli.output import emit
 from studio_assets.cli.wiring import Wiring
+from studio_assets.domain.narration import DEFAULT_VOICE, VOICES
 from studio_assets.domain.rooms import ROOM_TYPES, STYLES, room_label
 from studio_assets.domain.templates import TEMPLATES
 from studio_assets.domain.video_plan import estimate
@@ -70,4 +72,31 @@ def templates(as_json: JsonFlag = False) -> None:
             f"{t['name']:<17} {plural(len(t['slots']), 'slot'):<8} ≈{t['seconds']} s  "
             f"{t['aspect_ratio'] or 'any':<4} {t['estimated_cents']:>4} ¢  "
             f"{', '.join(s['label'] for s in t['slots'])}"
+        )
+
+
+def voices(as_json: JsonFlag = False) -> None:
+    """List the narration voices (`"narration": {"voice": …}`), their engine, language and cost."""
+    listing = [
+        {
+            "voice": v.id,
+            "engine": v.engine,
+            "language": v.language,
+            "cents_per_1000_chars": v.cents_per_1000_chars,
+            "default": v.id == DEFAULT_VOICE,
+            "description": v.description,
+        }
+        for v in VOICES.values()
+    ]
+    if as_json:
+        emit({"voices": listing}, True)
+        return
+    for item in listing:
+        cost = (
+            "free" if not item["cents_per_1000_chars"] else f"{item['cents_per_1000_chars']} ¢/1000"
+        )
+        mark = " (default)" if item["default"] else ""
+        typer.echo(
+            f"{item['voice']:<10} {item['engine']:<8} {item['language']:<6} {cost:<12} "
+            f"{item['description']}{mark}"
         )

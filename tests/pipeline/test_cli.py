@@ -410,3 +410,32 @@ def test_a_paid_tier_s_priority_reaches_its_rows_and_status_and_a_wrong_word_is_
         assert rows.get(session, VideoProject, paid["id"]).priority == 1
     assert wrong.returncode != 0
     assert "priority: Input should be 'normal' or 'high'" in wrong.stderr
+
+
+def test_voices_are_listed_and_an_unknown_one_is_refused_at_submit_with_the_list(
+    tmp_path: Path,
+) -> None:
+    listed = studio(tmp_path / "home", "voices", "--json")
+    assert listed.returncode == 0
+    voices = last_json(listed.stdout)["voices"]
+    assert [(v["voice"], v["engine"], v["language"]) for v in voices] == [
+        ("joe", "offline", "en-US")
+    ]
+
+    spec = spec_file(tmp_path, "Elm house", ["exterior", "kitchen"])
+    data = json.loads(spec.read_text())
+    spec.write_text(json.dumps({**data, "narration": {"voice": "alice"}}))
+    refused = studio(tmp_path / "home", "submit", str(spec), "--draft", "--json")
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert "unknown voice 'alice'; the voices are: joe" in refused.stderr
+
+    spec.write_text(json.dumps({**data, "narration": {"script": ["The front.", "Cook here."]}}))
+    draft = studio(tmp_path / "home", "submit", str(spec), "--draft", "--json")
+    assert draft.returncode == 0, draft.stderr
+    script = last_json(draft.stdout)["narration"]["script"]
+    assert [(line["clip"], line["text"]) for line in script] == [
+        (1, "Welcome to Elm house."),
+        (1, "The front."),
+        (2, "Cook here."),
+    ]
+    assert script[1]["start_s"] > script[0]["start_s"] + script[0]["duration_s"]

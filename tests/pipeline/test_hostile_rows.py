@@ -127,6 +127,14 @@ HOSTILE = {
     "music not audio": (_music_is_not_audio, "(Test house music) is not an audio file"),
     "4th photo corrupt": (_corrupt_photo(3, _garbage), "clip 4 (bedroom, vc_{3}): start"),
     "decompression bomb": (_corrupt_photo(1, _bomb), "clip 2 (living room, vc_{1}): start"),
+    "narration markup": (
+        _project_update(narration={"script": ["a", "b", "{\\an8}c", "d"]}),
+        "narration line 3 (kitchen) holds markup ({{\\an8}}); write plain words",
+    ),
+    "narration voice": (
+        _project_update(narration={"voice": "af_heart"}),
+        "unknown voice 'af_heart'; the voices are: joe",
+    ),
 }
 
 

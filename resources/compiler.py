@@ -174,28 +174,17 @@ def _check_music(music: Path) -> None:
         raise InputRejected(f"music {music.name} has no audio track")
 
 
-def _prepare_videos(
-    plan: CompilePlan, workdir: Path, remaining: Callable[[], float]
-) -> list[list[Path]]:
-    """Video-only, same-time-scale MP4s for each segment; at most MAX_WORKERS FFmpegs at once.
+def _prepare_videos(plan: CompilePlan, workdir: Path, remaining: Callable[[], float]) -> list[Path]:
+    """Video-only, same-time-scale MP4s, one per segment; at most MAX_WORKERS FFmpegs at once."""
 
-    A copied segment that holds its last frame (for the narration) is followed by a short
-    still of that frame, so the clip itself is still copied, not encoded again."""
-
-    def prepare(numbered: tuple[int, Segment]) -> list[Path]:
+    def prepare(numbered: tuple[int, Segment]) -> Path:
         index, segment = numbered
         out = workdir / f"segment-{index:03d}.mp4"
         if segment.needs_video_normalise:
             run_ffmpeg(_normalise_args(plan, segment, out), remaining())
-            return [out]
-        run_ffmpeg(_remux_args(segment, out), remaining())
-        if segment.hold_s <= 0:
-            return [out]
-        still = workdir / f"segment-{index:03d}-last.png"
-        run_ffmpeg(["-sseof", "-0.5", "-i", str(out), "-update", "1", str(still)], remaining())
-        held = workdir / f"segment-{index:03d}-hold.mp4"
-        run_ffmpeg(_hold_args(plan, still, segment.hold_s, held), remaining())
-        return [out, held]
+        else:
+            run_ffmpeg(_remux_args(segment, out), remaining())
+        return out
 
     workers = min(MAX_WORKERS, len(plan.segments))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compile") as pool:
@@ -207,16 +196,6 @@ def _remux_args(segment: Segment, out: Path) -> list[str]:
     # shift the copied video by a fraction of a frame at every join.
     video = ffmpeg.input(str(segment.path))["v:0"]
     return _args(ffmpeg.output(video, str(out), vcodec="copy", video_track_timescale=TIMESCALE))
-
-
-def _hold_args(plan: CompilePlan, still: Path, seconds: float, out: Path) -> list[str]:
-    """`seconds` of one still frame, encoded as the normalised segments are."""
-    frame = (
-        ffmpeg.input(str(still), loop=1, framerate=plan.fps, t=f"{seconds:.3f}")
-        .filter("setsar", 1)
-        .filter("format", "yuv420p")
-    )
-    return _args(ffmpeg.output(frame, str(out), video_track_timescale=TIMESCALE, **X264))
 
 
 def _normalise_args(plan: CompilePlan, segment: Segment, out: Path) -> list[str]:
@@ -243,20 +222,14 @@ def _normalise_args(plan: CompilePlan, segment: Segment, out: Path) -> list[str]
     )
 
 
-def _write_concat_list(
-    segments: tuple[Segment, ...], videos: list[list[Path]], listing: Path
-) -> Path:
+def _write_concat_list(segments: tuple[Segment, ...], videos: list[Path], listing: Path) -> Path:
     # The demuxer repeats each file's SPS/PPS in-band at its keyframes (auto_convert), so
     # segments from different encoders decode cleanly one after another. `duration` pins each
     # segment to its probed length, the length its audio is cut to: in sync at every join.
     lines = []
-    for segment, files in zip(segments, videos, strict=True):
-        spans = (
-            [segment.duration_s] if len(files) == 1 else [segment.info.duration_s, segment.hold_s]
-        )
-        for video, seconds in zip(files, spans, strict=True):
-            lines.append(f"file '{_concat_quote(video)}'")
-            lines.append(f"duration {seconds:.6f}")
+    for segment, video in zip(segments, videos, strict=True):
+        lines.append(f"file '{_concat_quote(video)}'")
+        lines.append(f"duration {segment.duration_s:.6f}")
     listing.write_text("\n".join(lines) + "\n")
     return listing
 

@@ -1,4 +1,5 @@
-"""The demo: sample room photos and music, a 4-room project with one seamless transition."""
+"""The demo: sample room photos and music, a 4-room narrated tour with one seamless transition
+and the listing card."""
 
 from __future__ import annotations
 
@@ -24,5 +25,14 @@ def demo_spec(folder: Path) -> dict[str, Any]:
         "aspect_ratio": "16:9",
         "generate_native_audio": True,
         "music": {"audio_url": str(music), "volume": 40},
+        "listing": {
+            "address": "12 Elm Street",
+            "price": 1250000,
+            "beds": 4,
+            "baths": 2.5,
+            "area": 2400,
+            "tagline": "Garden and light",
+        },
+        "narration": {"script": "auto"},
         "clips": clips,
     }

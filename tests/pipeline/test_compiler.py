@@ -274,3 +274,24 @@ def test_index_first_tells_a_faststart_mp4_from_one_without(
     run_ffmpeg(["-i", str(media["a"]), "-c", "copy", str(plain)])  # moov written last
     assert index_first(matching.video)
     assert not index_first(plain)
+
+
+def test_a_held_clip_shows_its_last_frame_for_the_hold(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    """The narration needs clip a for 0.8 s more: its last frame stays on screen, then clip b
+    starts — sound and picture in step."""
+    inputs = [(media[name], probe(media[name])) for name in ("a", "b")]
+    plan = plan_compile(inputs, aspect_ratio="16:9", music=None, music_volume=50, holds={0: 0.8})
+    report = compile_video(plan, tmp_path, timeout_s=120)
+
+    assert report.duration_s == pytest.approx(1.5 + 0.8 + 1.5, abs=0.1)
+    assert plan.expected_duration_s == pytest.approx(3.8, abs=0.01)
+    assert (report.copied_segments, report.normalised_segments) == (1, 1)
+    assert frame_hashes(report.video)[-len(frame_hashes(media["b"])) :] == frame_hashes(media["b"])
+    times = frame_times(report.video)
+    with av.open(str(report.video)) as container:
+        pictures = [f.to_ndarray(format="gray").astype(int) for f in container.decode(video=0)]
+    last_a = next(p for p, t in zip(pictures, times, strict=True) if 1.44 <= t < 1.5)
+    held = [p for p, t in zip(pictures, times, strict=True) if 1.55 <= t < 2.25]
+    assert held and all(np.abs(p - last_a).mean() < 3 for p in held)  # the frozen last frame

@@ -95,8 +95,8 @@ def test_a_video_that_fails_its_checks_is_never_announced(
     """A compiler bug that drops the audio: the row fails naming the check, stores nothing."""
     import studio_assets.assets.final_video as final_video
 
-    def without_audio(plan, out):  # type: ignore[no-untyped-def]
-        report = compile_video(plan, out)
+    def without_audio(plan, out, **options):  # type: ignore[no-untyped-def]
+        report = compile_video(plan, out, **options)
         silent = report.video.with_name("silent.mp4")
         run_ffmpeg(["-i", str(report.video), "-c", "copy", "-an", str(silent)])
         silent.replace(report.video)

@@ -124,6 +124,31 @@ class VideoClip(Base, Timestamps):
     transition_error: Mapped[str | None] = mapped_column(Text)
 
 
+class NarrationLine(Base, Timestamps):
+    """One line of a project's narration spoken by a paid voice: a ledger slot like a clip's.
+
+    Its id is a digest of the project, voice, speed and text (`narration_line_id`): the same
+    line is bought once however often the project is compiled; an edited line is a new row."""
+
+    __tablename__ = "narration_line"
+    __table_args__ = (Index("ix_narration_line_project", "video_project_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    video_project_id: Mapped[str] = mapped_column(ForeignKey("video_project.id"))
+    voice: Mapped[str] = mapped_column(String(40))
+    speed: Mapped[float]
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submit_token: Mapped[str | None] = mapped_column(String(64))
+    submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    audio_url: Mapped[str | None] = mapped_column(Text)
+    provider_request_id: Mapped[str | None] = mapped_column(Text)
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
 class ImageProject(Base, Submittable):
     """A listing's photos enhanced together in one style; its status follows its photos
     (`resources.repository.image_projects.follow`). `run_id` stays empty: each photo has its own

@@ -48,7 +48,12 @@ PRODUCTS = (
     Product("enhance", "image", images, image_job, ("enhanced_image",), "image"),
     Product("inpaint", "image", image_edits, inpaint_job, ("inpainted_image",), "image"),
     Product(
-        "video", "video", video_projects, video_job, ("video_clips", "transition_clips"), "video"
+        "video",
+        "video",
+        video_projects,
+        video_job,
+        ("video_clips", "transition_clips", "final_video"),
+        "video",
     ),
 )
 _BY_KIND = {p.kind: p for p in PRODUCTS}

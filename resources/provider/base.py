@@ -20,6 +20,7 @@ class Kind(StrEnum):
     IMAGE_EDIT = "image_edit"
     INPAINT = "inpaint"
     IMAGE_TO_VIDEO = "image_to_video"
+    SPEECH = "speech"  # one narration line: `prompt` spoken by `voice` at `speed`
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class MediaInput:
 class GenerationJob:
     kind: Kind
     prompt: str
-    image: MediaInput
+    image: MediaInput | None = None  # every kind but SPEECH has one
     end_image: MediaInput | None = None
     mask: MediaInput | None = None
     negative_prompt: str | None = None
@@ -44,6 +45,8 @@ class GenerationJob:
     height: int = 1080
     generate_audio: bool = False
     transition: bool = False  # a move from `image` to `end_image` between two rooms
+    voice: str = ""  # speech
+    speed: float = 1.0  # speech: 1.0 is the voice's natural pace
     label: str = ""  # for logs: "clip 2 (kitchen)"
     submit_token: str = ""  # the slot's claim: lets a provider's callback name the slot
 

@@ -75,6 +75,7 @@ class FalProvider(ProviderResource):
     image_edit_model: str = pricing.NANO_BANANA_EDIT
     inpaint_model: str = pricing.QWEN_INPAINT
     video_model: str = pricing.KLING_I2V
+    speech_model: str = pricing.KOKORO_TTS
     poll_interval_s: float = Field(default=1.0, ge=1.0)  # seen sooner, its place is freed sooner
     start_timeout_s: float = Field(default=300.0, gt=1.0, description="fal's time-to-start")
     submit_timeout_s: float = Field(default=30.0, gt=0)
@@ -82,6 +83,7 @@ class FalProvider(ProviderResource):
     max_poll_failures: int = Field(default=5, ge=1, description="in a row, before giving up")
     max_image_result_bytes: int = Field(default=50 * MB, gt=0)
     max_video_result_bytes: int = Field(default=500 * MB, gt=0)
+    max_audio_result_bytes: int = Field(default=50 * MB, gt=0)
     data_uri_max_bytes: int = Field(default=0, ge=0, description="inline inputs up to (0: off)")
     fetch_allow_hosts: str = Field(default="", description="as STUDIO_FETCH_ALLOW_HOSTS")
     callback_url: str = Field(
@@ -99,7 +101,11 @@ class FalProvider(ProviderResource):
         return bool(self.callback_url)
 
     def model_for(self, kind: Kind) -> str:
-        models = {Kind.IMAGE_EDIT: self.image_edit_model, Kind.INPAINT: self.inpaint_model}
+        models = {
+            Kind.IMAGE_EDIT: self.image_edit_model,
+            Kind.INPAINT: self.inpaint_model,
+            Kind.SPEECH: self.speech_model,
+        }
         return models.get(kind, self.video_model)
 
     def price_cents(self, job: GenerationJob) -> int:
@@ -275,9 +281,12 @@ class FalProvider(ProviderResource):
 
     def _download(self, url: str, kind: Kind, dest: Path, what: str) -> str:
         """Copy the result media to `dest` at once (fal keeps it only for a while): its type."""
-        video = kind is Kind.IMAGE_TO_VIDEO
-        limit = self.max_video_result_bytes if video else self.max_image_result_bytes
-        expect = ("video/",) if video else ("image/",)
+        media = fal_models.MEDIA.get(kind, "image")
+        limit = {
+            "video": self.max_video_result_bytes,
+            "audio": self.max_audio_result_bytes,
+        }.get(media, self.max_image_result_bytes)
+        expect = (f"{media}/",)
         try:
             fetch_to_file(
                 url, dest, allow_hosts=self.allow_hosts, max_bytes=limit, expect_types=expect
@@ -349,6 +358,8 @@ def _detail(exc: fal_client.FalClientHTTPError) -> Any:
 def _cost_cents(model: str, job: GenerationJob) -> int:
     if job.kind is Kind.IMAGE_TO_VIDEO:
         return pricing.price_cents(model, seconds=job.duration_s, audio=job.generate_audio)
+    if job.kind is Kind.SPEECH:
+        return pricing.price_cents(model, characters=len(job.prompt))
     return pricing.price_cents(model)
 
 

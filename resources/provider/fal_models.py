@@ -1,10 +1,11 @@
-"""The three Fal.ai models we call: their input schemas and result shapes, one place each.
+"""The four Fal.ai models we call: their input schemas and result shapes, one place each.
 
 Each input schema is a pydantic model named after its endpoint; `arguments_for` turns a
 `GenerationJob` into the validated JSON body, and `result_media` picks the media file out of a
 result. Field names follow fal's published schemas (checked 2026): Kling v2.6 Pro takes
 `start_image_url` / `end_image_url` (older versions said `image_url` / `tail_image_url`) and has
-no aspect-ratio input.
+no aspect-ratio input. Kokoro (American English) takes `prompt`, `voice` (one of its 20) and
+`speed` (0.1–5) and answers `audio.url`.
 """
 
 from __future__ import annotations
@@ -91,15 +92,36 @@ class KlingImageToVideoInput(_FalInput):
         return value if value is None else _check_media_url(value)
 
 
+KOKORO_VOICES = (
+    "af_heart", "af_alloy", "af_aoede", "af_bella", "af_jessica", "af_kore", "af_nicole",
+    "af_nova", "af_river", "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir",
+    "am_liam", "am_michael", "am_onyx", "am_puck", "am_santa",
+)  # fmt: skip
+"""`fal-ai/kokoro/american-english`'s `voice` options (its published schema)."""
+
+
+class KokoroInput(_FalInput):
+    """`fal-ai/kokoro/american-english`: one narration line spoken."""
+
+    prompt: str = Field(min_length=1)
+    voice: Literal[KOKORO_VOICES]  # type: ignore[valid-type]
+    speed: float = Field(ge=0.1, le=5.0)
+
+
 INPUT_SCHEMAS: dict[Kind, type[_FalInput]] = {
     Kind.IMAGE_EDIT: NanoBananaEditInput,
     Kind.INPAINT: QwenInpaintInput,
     Kind.IMAGE_TO_VIDEO: KlingImageToVideoInput,
+    Kind.SPEECH: KokoroInput,
 }
 
 
 def _fields(job: GenerationJob, url_for: UrlFor) -> dict[str, Any]:
     """The schema's fields for `job`, media inputs turned into URLs by `url_for`."""
+    if job.kind is Kind.SPEECH:
+        return {"prompt": job.prompt, "voice": job.voice, "speed": job.speed}
+    if job.image is None:
+        raise InputRejected(f"{job.label or job.kind.value}: needs an image")
     if job.kind is Kind.IMAGE_EDIT:
         return {"prompt": job.prompt, "image_urls": [url_for(job.image)]}
     if job.kind is Kind.INPAINT:
@@ -183,12 +205,22 @@ class VideoOutput(BaseModel):
     video: FalFile
 
 
+class AudioOutput(BaseModel):
+    """Kokoro: `audio.url`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    audio: FalFile
+
+
 def result_media(kind: Kind, payload: Any, model: str) -> FalFile:
     """The media file in a fal result; a result without one is a provider fault, not retried
     (waiting on the same request again returns the same result)."""
     try:
         if kind is Kind.IMAGE_TO_VIDEO:
             return VideoOutput.model_validate(payload).video
+        if kind is Kind.SPEECH:
+            return AudioOutput.model_validate(payload).audio
         return ImagesOutput.model_validate(payload).images[0]
     except ValidationError as exc:
         problems = render_errors(exc.errors(include_url=False, include_input=False))
@@ -197,30 +229,42 @@ def result_media(kind: Kind, payload: Any, model: str) -> FalFile:
         ) from None
 
 
+RESULT_SUFFIXES = {
+    Kind.IMAGE_TO_VIDEO: (".mp4", ".mov", ".webm"),
+    Kind.SPEECH: (".wav", ".mp3", ".ogg", ".flac", ".m4a"),
+}
+"""A result's allowed extensions, the first the default (images: `IMAGE_SUFFIXES`)."""
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+MEDIA = {Kind.IMAGE_TO_VIDEO: "video", Kind.SPEECH: "audio"}
+"""The media type of each kind's result (the others: `image`)."""
+
+
 def result_filename(fal_request_id: str, url: str, kind: Kind) -> str:
     """A safe local file name for a result: the request id and the media's own extension."""
-    video = kind is Kind.IMAGE_TO_VIDEO
+    allowed = RESULT_SUFFIXES.get(kind, IMAGE_SUFFIXES)
     suffix = Path(httpx.URL(url).path).suffix.lower()
-    allowed = (".mp4", ".mov", ".webm") if video else (".jpg", ".jpeg", ".png", ".webp")
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", fal_request_id)
-    return f"fal-{stem}{suffix if suffix in allowed else ('.mp4' if video else '.jpg')}"
+    return f"fal-{stem}{suffix if suffix in allowed else allowed[0]}"
 
 
 def result_content_type(path: Path, kind: Kind, what: str) -> str:
     """The media type of a downloaded result; a file that is not readable media is refused
     (and removed) as a final provider fault."""
-    video = kind is Kind.IMAGE_TO_VIDEO
+    media = MEDIA.get(kind, "image")
     try:
-        if video:
+        if media == "video":
             if probe(path).video_codec is None:
                 raise ValueError("no video stream")
             return mimetypes.guess_type(path.name)[0] or "video/mp4"
+        if media == "audio":
+            if probe(path).audio_codec is None:
+                raise ValueError("no audio stream")
+            return mimetypes.guess_type(path.name)[0] or "audio/wav"
         with Image.open(path) as image:
             image.verify()
             return Image.MIME.get(image.format or "", "image/jpeg")
     except Exception as exc:
         path.unlink(missing_ok=True)
-        media = "video" if video else "image"
         raise ProviderError(
             f"the result of {what} is not a readable {media} ({type(exc).__name__})",
             retryable=False,

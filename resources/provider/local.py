@@ -25,7 +25,11 @@ MODELS = {
     Kind.IMAGE_EDIT: "local/enhance",
     Kind.INPAINT: "local/inpaint-telea",
     Kind.IMAGE_TO_VIDEO: "local/ken-burns",
+    Kind.SPEECH: "local/piper",
 }
+OFFLINE_VOICE = "joe"
+"""Who speaks a line on the offline engine, whichever voice the project names (a preview of a
+paid voice speaks with it, free)."""
 
 
 REQUEST_PREFIX = "local-"
@@ -80,6 +84,12 @@ class LocalProvider(ProviderResource):
         """Nothing runs in the background, so there is nothing to stop."""
 
     def _render(self, job: GenerationJob, stem: Path) -> tuple[Path, str]:
+        if job.kind is Kind.SPEECH:
+            from resources.engine.voice import speak
+
+            (spoken,) = speak([job.prompt], OFFLINE_VOICE, job.speed, stem)
+            return spoken.wav, "audio/wav"
+        assert job.image is not None, f"{job.kind.value} needs an image"
         if job.kind is Kind.IMAGE_EDIT:
             out = stem.with_suffix(".jpg")
             image_engine.enhance(job.image.path, out, job.prompt)
@@ -96,6 +106,7 @@ class LocalProvider(ProviderResource):
     def _render_video(self, job: GenerationJob, out: Path) -> Path:
         from resources.engine import video as video_engine  # the video engine is optional here
 
+        assert job.image is not None, "a clip needs its start image"
         end = job.end_image.path if job.end_image else None
         if job.transition and end is not None:
             video_engine.render_transition(

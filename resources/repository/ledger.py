@@ -1,7 +1,8 @@
 """Paid-generation slots: the one state machine that decides whether anything is bought.
 
-A slot is a clip, a transition or an image. Every move below is one compare-and-set UPDATE
-guarded by the states it may come from; nothing else writes a slot's columns.
+A slot is a clip, a transition, an image or a narration line. Every move below is one
+compare-and-set UPDATE guarded by the states it may come from; nothing else writes a slot's
+columns.
 
 | from                  | move          | to         | when                                        |
 |-----------------------|---------------|------------|---------------------------------------------|
@@ -37,7 +38,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from resources.models import ImageGeneration, VideoClip
+from resources.models import ImageGeneration, NarrationLine, VideoClip
 
 
 class SlotStatus(StrEnum):
@@ -110,6 +111,19 @@ IMAGE = Slot(
     "submit_token",
     "submit_started_at",
 )
+SPEECH = Slot(
+    NarrationLine,
+    "status",
+    "provider_request_id",
+    "audio_url",
+    "cost_cents",
+    "error_message",
+    "lease_owner",
+    "lease_expires_at",
+    "submit_token",
+    "submit_started_at",
+)
+SLOTS = (CLIP, TRANSITION, IMAGE, SPEECH)
 
 
 @dataclass(frozen=True)
@@ -248,7 +262,7 @@ def end_leases(session: Session, owner: str) -> int:
     """`owner` (a run) is known to be dead: its leases end now, so the next run settles its
     `submitting` slots at once (`expire_submitting`) instead of waiting the lease out."""
     ended = 0
-    for slot in (CLIP, TRANSITION, IMAGE):
+    for slot in SLOTS:
         result = session.execute(
             update(slot.model)
             .where(slot.col("lease_owner") == owner, slot.col("lease_expires") > now())

@@ -24,10 +24,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, literal, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from resources.errors import NotFound, StudioError
-from resources.models import ImageGeneration, ImageProject, MusicTrack, VideoClip, VideoProject
+from resources.models import (
+    ImageGeneration,
+    ImageProject,
+    MusicTrack,
+    NarrationLine,
+    VideoClip,
+    VideoProject,
+)
 from resources.repository import image_projects
 from resources.repository.ledger import now
 from resources.repository.statuses import LAUNCHABLE as LAUNCHABLE
@@ -93,6 +101,28 @@ def clips(session: Session, project_id: str) -> list[VideoClip]:
             .order_by(VideoClip.sequence_order)
         )
     )
+
+
+def narration_lines(session: Session, project_id: str) -> list[NarrationLine]:
+    """Every line a paid voice was asked to speak for the project, edited ones included."""
+    return list(
+        session.scalars(
+            select(NarrationLine)
+            .where(NarrationLine.video_project_id == project_id)
+            .order_by(NarrationLine.created_at, NarrationLine.id)
+        )
+    )
+
+
+def add_narration_line(session: Session, line: NarrationLine) -> None:
+    """The line's slot, unless it exists (another run of the project may add it first)."""
+    if session.get(NarrationLine, line.id) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(line)
+    except IntegrityError:
+        pass  # a concurrent run inserted the same line: one slot, bought once
 
 
 def _queued(model: Row, label: str = "Waiting for a worker…") -> dict[str, Any]:

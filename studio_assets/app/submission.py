@@ -182,10 +182,12 @@ def submit_project(
     spec: ProjectSpec,
     draft: bool = False,
     model: str = "",
+    speech_model: str = "",
 ) -> str:
     """Create a project with its clips (and music), validated and uploaded, then `queued`.
 
-    `model` is the video model of the provider that will run it (`ProviderResource.model_for`):
+    `model` and `speech_model` are the video and speech models of the provider that will run
+    it (`ProviderResource.model_for`):
     the project stores its estimate now, as the run will compute it, so a draft shows the price
     before anyone pays (models off the price table, such as the local engine's, cost 0)."""
     clips = spec.ordered_clips()
@@ -252,7 +254,13 @@ def submit_project(
                 music_track_id=music_id,
                 music_volume=spec.music.volume if spec.music else 50,
                 clip_count=len(clips),
-                estimated_cost=estimate(model, clip_rows, spec.generate_native_audio).total_cents,
+                estimated_cost=estimate(
+                    model,
+                    clip_rows,
+                    spec.generate_native_audio,
+                    spoken=spec.paid_lines(),
+                    speech_model=speech_model,
+                ).total_cents,
             ),
         )
         for clip_row in clip_rows:

@@ -14,11 +14,14 @@ from resources.database import AppDatabase
 from resources.ffmpeg import index_first, measure_loudness, probe
 from resources.keys import video_key
 from resources.models import VideoClip, VideoProject
+from resources.provider.base import ProviderResource
 from resources.renditions import Rendered
 from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets.assets.video import transition_clips
+from studio_assets.assets.run_config import VideoRunConfig
+from studio_assets.assets.video import buyer, transition_clips
+from studio_assets.domain.narration import NarrationSpec
 from studio_assets.domain.publishing import RenditionSpec
 from studio_assets.domain.video_plan import COMPILE_PROGRESS
 from studio_assets.domain.wording import plural
@@ -28,9 +31,10 @@ from studio_assets.runtime.metadata import inline_preview
 from studio_assets.runtime.narration import Narrated, master_is_branded, narrate
 from studio_assets.runtime.notifications import notify
 from studio_assets.runtime.progress import Tracker
-from studio_assets.runtime.projects import billed_cents, load_project
+from studio_assets.runtime.projects import billed_cents, engine_for, load_project
 from studio_assets.runtime.renditions import make_renditions, other_sounds, project_renditions
 from studio_assets.runtime.row_validation import stored_spec
+from studio_assets.runtime.speech import Speaker, offline_speaker, paid_speaker, paid_voice
 
 COMPILE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
@@ -64,12 +68,15 @@ READY = "Video ready!"
 )
 def final_video(
     context: dg.AssetExecutionContext,
+    config: VideoRunConfig,
     app_db: AppDatabase,
     storage: StorageResource,
+    provider: ProviderResource,
     webhooks: WebhookResource,
 ) -> dg.MaterializeResult:
     """The finished H.264/AAC MP4s — one per rendition, cards included — with music at -14
-    LUFS, thumbnails and measured durations; for a preview, the same made free, `previewed`."""
+    LUFS, narration, thumbnails and measured durations; for a preview, the same made free,
+    `previewed`. A paid voice's lines are bought here, each once (`force`: all again)."""
     project_id = context.partition_key
     tracker = Tracker(context, app_db, "video", project_id)
     with row_fails_with_step(
@@ -89,9 +96,11 @@ def final_video(
         tracker.report("compiling", COMPILE_PROGRESS[0], "Compiling final video…")
         with tempfile.TemporaryDirectory(prefix="studio-compile-") as tmp:
             workdir = Path(tmp)
+            speaker = None
             if row.narration:
                 tracker.report("compiling", 80, "Speaking the narration…")
-            plan, narrated = _plan(storage, app_db, row, project.clips, workdir)
+                speaker = _speaker(context, config, app_db, storage, provider, row, tracker)
+            plan, narrated = _plan(storage, app_db, row, project.clips, workdir, speaker)
             tracker.report("compiling", 85, f"Joining {plural(len(plan.segments), 'segment')}…")
             report = compile_video(plan, workdir / "out", sounds=other_sounds(row, narrated))
             made = _renditions(tracker, storage, row, report, narrated, workdir / "renditions")
@@ -123,6 +132,7 @@ def _plan(
     row: VideoProject,
     clips: list[VideoClip],
     workdir: Path,
+    speaker: Speaker | None,
 ) -> tuple[CompilePlan, Narrated | None]:
     """Clip 1, transition 1→2 (if it exists), clip 2, … probed and planned, with the narration
     spoken and fitted over them."""
@@ -152,8 +162,8 @@ def _plan(
             track.audio_url, workdir / "music", row.workspace_id, MAX_MEDIA_BYTES, library=True
         )
     narrated = None
-    if row.narration:
-        narrated = narrate(stored_spec(db, row, clips), timeline, workdir / "speech")
+    if speaker is not None:
+        narrated = narrate(stored_spec(db, row, clips), timeline, workdir / "speech", speaker)
     holds: dict[int, float] = {}
     voice: tuple[VoiceLine, ...] = ()
     if narrated is not None:
@@ -172,6 +182,32 @@ def _plan(
         voice=voice,
     )
     return plan, narrated
+
+
+def _speaker(
+    context: dg.AssetExecutionContext,
+    config: VideoRunConfig,
+    db: AppDatabase,
+    storage: StorageResource,
+    provider: ProviderResource,
+    row: VideoProject,
+    tracker: Tracker,
+) -> Speaker:
+    """The offline voice, or the paid one line by line (a preview: the offline voice)."""
+    narration = NarrationSpec.model_validate(row.narration)
+    provider = engine_for(row, provider)
+    if not paid_voice(narration, provider):
+        return offline_speaker(narration)
+    provider.check_ready()
+
+    def on_line(done: int, total: int) -> None:
+        label = f"Speaking the narration… ({done} of {plural(total, 'line')})"
+        tracker.report("compiling", 80, label)
+
+    buy = buyer(context, config, db, storage, provider, row, tracker)
+    return paid_speaker(
+        narration, row, db, storage, buy, provider.max_concurrency, tracker.stop, on_line
+    )
 
 
 def _renditions(

@@ -45,7 +45,7 @@ from studio_assets.runtime.projects import (
 )
 from studio_assets.runtime.provider_budget import budget_for
 from studio_assets.runtime.renditions import fetch_logo
-from studio_assets.runtime.row_validation import check_music, check_project_rows
+from studio_assets.runtime.row_validation import check_music, check_project_rows, stored_spec
 from studio_assets.runtime.slots import (
     Followers,
     SlotBatch,
@@ -88,7 +88,13 @@ def video_clips(
         paid, provider = provider, engine_for(project.row, provider)  # a preview: free engine
         provider.check_ready()
         model = paid.model_for(Kind.IMAGE_TO_VIDEO)  # the estimate is what approving costs
-        cost = estimate(model, project.clips, project.row.generate_native_audio)
+        cost = estimate(
+            model,
+            project.clips,
+            project.row.generate_native_audio,
+            spoken=stored_spec(app_db, project.row, project.clips).paid_lines(),
+            speech_model=paid.model_for(Kind.SPEECH),
+        )
         with app_db.session() as session:
             rows.start(session, VideoProject, project_id, context.run.run_id, "generating")
         total = len(project.clips)
@@ -107,7 +113,7 @@ def video_clips(
         )
         with tempfile.TemporaryDirectory(prefix="studio-clips-") as tmp:
             workdir = Path(tmp)
-            buy = _buyer(context, config, app_db, storage, provider, project.row, tracker)
+            buy = buyer(context, config, app_db, storage, provider, project.row, tracker)
             batch, warnings = _clip_batch(context, app_db, storage, project, track, buy, workdir)
             pairs = planned_transitions(project.clips)
             moves = _transition_batch(storage, project.row, buy, workdir, pairs, CLIP_PROGRESS)
@@ -149,7 +155,7 @@ def video_clips(
 Buy = Callable[[ledger.Slot, str, GenerationJob, str, Path], Outcome]
 
 
-def _buyer(
+def buyer(
     context: dg.AssetExecutionContext,
     config: VideoRunConfig,
     db: AppDatabase,
@@ -289,7 +295,7 @@ def transition_clips(
                 TRANSITION_PROGRESS[0],
                 f"Generating {plural(len(left), 'transition')}…",
             )
-        buy = _buyer(context, config, app_db, storage, provider, row, tracker)
+        buy = buyer(context, config, app_db, storage, provider, row, tracker)
         with tempfile.TemporaryDirectory(prefix="studio-transitions-") as tmp:
             batch = _transition_batch(storage, row, buy, Path(tmp), pairs, TRANSITION_PROGRESS)
             batch = dataclasses.replace(batch, billed_elsewhere=clips_billed(project.clips))

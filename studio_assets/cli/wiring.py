@@ -118,8 +118,14 @@ class Wiring:
     def submit_project(self, data: dict[str, Any], draft: bool = False) -> str:
         """The project's rows, with the estimate of the provider that will run it."""
         spec = parse_spec(ProjectSpec, data)
-        model = self.provider.model_for(Kind.IMAGE_TO_VIDEO)
-        return submission.submit_project(self.db, self.storage, spec, draft=draft, model=model)
+        return submission.submit_project(
+            self.db,
+            self.storage,
+            spec,
+            draft=draft,
+            model=self.provider.model_for(Kind.IMAGE_TO_VIDEO),
+            speech_model=self.provider.model_for(Kind.SPEECH),
+        )
 
     def submit_image_project(self, data: dict[str, Any], draft: bool = False) -> str:
         """The project's photos, with the estimate of the image model that will run them."""

@@ -18,6 +18,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from resources.provider.fal_models import KOKORO_VOICES
+from resources.provider.pricing import KOKORO_TTS, PRICES
 from studio_assets.domain.validation import SpecModel
 
 MAX_LINE_CHARS = 240
@@ -36,18 +38,35 @@ class Voice:
     cents_per_1000_chars: float = 0.0
 
 
+OFFLINE, FAL = "offline", "fal"
+
+
+def _kokoro(voice: str) -> Voice:
+    who = "female" if voice.startswith("af_") else "male"
+    return Voice(
+        voice,
+        FAL,
+        "en-US",
+        f"{who}, American English — Kokoro on Fal.ai ({KOKORO_TTS}); a preview speaks with joe",
+        PRICES[KOKORO_TTS].per_1000_chars_cents,
+    )
+
+
 VOICES: dict[str, Voice] = {
     v.id: v
     for v in (
         Voice(
             "joe",
-            "offline",
+            OFFLINE,
             "en-US",
             "male, American English — Piper neural voice (en_US-joe-medium), free, offline",
         ),
+        *(_kokoro(voice) for voice in KOKORO_VOICES),
     )
 }
-"""The voices a project may name. The offline engine's are free and run on this machine."""
+"""The voices a project may name. The offline engine's are free and run on this machine; fal's
+are paid per character, one request per line, and the offline engine (`STUDIO_PROVIDER=local`,
+a free preview) speaks their lines with joe."""
 DEFAULT_VOICE = "joe"
 LANGUAGES = sorted({v.language for v in VOICES.values()})
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from studio_assets.domain.narration import NarrationSpec
+from studio_assets.domain.narration import FAL, VOICES, NarrationSpec
 from studio_assets.domain.narration_plan import planned_speech, resolve_lines, too_long
 from studio_assets.domain.publishing import (
     BrandingSpec,
@@ -166,6 +166,17 @@ class ProjectSpec(SpecModel):
         return resolve_lines(
             self.narration, self.name, self.ordered_clips(), self.listing, self.branding
         )
+
+    def spoken_lines(self) -> list[Line]:
+        """The lines some rendition speaks: the outro only when a rendition is branded."""
+        branded = any(r.branded for r in self.output_renditions())
+        return [line for line in self.script() if branded or not line.branded_only]
+
+    def paid_lines(self) -> list[str]:
+        """The texts a paid voice is bought for, each once (none for the offline voices)."""
+        if self.narration is None or VOICES[self.narration.voice].engine != FAL:
+            return []
+        return list(dict.fromkeys(line.text for line in self.spoken_lines()))
 
     def ordered_clips(self) -> list[ClipSpec]:
         """The clips in the order they play: as given, or as a walk-through."""

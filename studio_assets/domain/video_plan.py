@@ -29,10 +29,11 @@ C = TypeVar("C", bound=ClipLike)
 class Cost:
     clips_cents: int
     transitions_cents: int
+    narration_cents: int = 0
 
     @property
     def total_cents(self) -> int:
-        return self.clips_cents + self.transitions_cents
+        return self.clips_cents + self.transitions_cents + self.narration_cents
 
 
 def planned_transitions(clips: Sequence[C]) -> list[tuple[C, C]]:
@@ -52,16 +53,23 @@ def runnable_transitions(clips: Sequence[C]) -> list[tuple[C, C]]:
 
 
 def estimate(
-    model: str, clips: Sequence[ClipLike], native_audio: bool, transition_seconds: int = 5
+    model: str,
+    clips: Sequence[ClipLike],
+    native_audio: bool,
+    transition_seconds: int = 5,
+    spoken: Sequence[str] = (),
+    speech_model: str = "",
 ) -> Cost:
-    """Clips (with audio if asked) plus every planned transition (never with audio)."""
+    """Clips (with audio if asked) plus every planned transition (never with audio), plus each
+    `spoken` line a paid voice reads (one request per line; `speech_model` "" when free)."""
     clip_cents = sum(
         price_cents(model, seconds=c.duration_seconds, audio=native_audio) for c in clips
     )
     transition_cents = len(planned_transitions(clips)) * price_cents(
         model, seconds=transition_seconds, audio=False
     )
-    return Cost(clip_cents, transition_cents)
+    speech_cents = sum(price_cents(speech_model, characters=len(text)) for text in spoken)
+    return Cost(clip_cents, transition_cents, speech_cents)
 
 
 def span(bounds: tuple[int, int], done: int, total: int) -> int:

@@ -11,13 +11,13 @@ from typing import Any
 
 from resources import fonts
 from resources.compile_plan import FRAMES, VoiceLine
-from resources.engine.voice import speak
 from studio_assets.domain.captions import ass, webvtt
 from studio_assets.domain.narration import NarrationSpec
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.publishing import RenditionSpec
 from studio_assets.domain.script import Line
 from studio_assets.domain.speech_timing import SpeechPlan, TimedLine, plan_speech
+from studio_assets.runtime.speech import Speaker
 
 CAPTION_FONT, CAPTION_FONTS = fonts.FAMILY, fonts.FOLDER
 
@@ -59,19 +59,20 @@ class Narrated:
 
 
 def narrate(
-    spec: ProjectSpec, timeline: Sequence[tuple[int | None, float]], workdir: Path
+    spec: ProjectSpec,
+    timeline: Sequence[tuple[int | None, float]],
+    workdir: Path,
+    speaker: Speaker,
 ) -> Narrated | None:
-    """The spec's lines spoken by the offline voice and placed over `timeline` (the compiled
-    segments in order: `(clip's place in the tour, seconds)`, None for a transition)."""
+    """The spec's lines spoken by `speaker` and placed over `timeline` (the compiled segments
+    in order: `(clip's place in the tour, seconds)`, None for a transition)."""
     if spec.narration is None:
         return None
-    lines = spec.script()
-    spoken = speak(
-        [line.text for line in lines], spec.narration.voice, spec.narration.speed, workdir
-    )
+    lines = spec.spoken_lines()
+    spoken = speaker(lines, workdir)
     speech = plan_speech(timeline, lines, [s.seconds for s in spoken])
     return Narrated(
-        spec.narration, speech, {ln: s.wav for ln, s in zip(lines, spoken, strict=False)}
+        spec.narration, speech, {ln: s.wav for ln, s in zip(lines, spoken, strict=True)}
     )
 
 

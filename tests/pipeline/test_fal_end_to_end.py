@@ -9,6 +9,7 @@ and re-uploaded.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +20,8 @@ from PIL import Image
 from resources.database import AppDatabase
 from resources.models import ImageGeneration
 from resources.provider.fal import FalProvider
-from resources.provider.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT
+from resources.ffmpeg import probe
+from resources.provider.pricing import KLING_I2V, KOKORO_TTS, NANO_BANANA_EDIT, QWEN_INPAINT
 from resources.repository import rows
 from resources.storage import S3Storage
 from studio_assets.app import control, status, submission
@@ -136,9 +138,11 @@ def test_fal_reads_the_upright_photo_and_a_mask_of_its_size(
         assert seen.getexif().get(0x0112, 1) == 1  # nothing left for fal to rotate again
 
 
-def test_a_free_preview_then_approval_buys_each_clip_once_on_fal(
+def test_a_free_preview_then_approval_buys_each_clip_and_line_once_on_fal(
     production: Studio, standin: FalStandin
 ) -> None:
+    """A narrated preview with a paid voice is free (the offline voice speaks it); approving
+    buys each clip and each line of the same script once; compiling again buys nothing."""
     studio = production
     clips = [
         {"image": str(room_photo(studio.tmp / f"{room}.jpg", room, (480, 270))), "room_type": room}
@@ -146,15 +150,21 @@ def test_a_free_preview_then_approval_buys_each_clip_once_on_fal(
     ]
     clips[0]["transition"] = "seamless"
     spec = {"name": "Preview house", "preview": True, "listing": {"address": "3 Oak Lane"},
-            "branding": {"agent_name": "Sam Reyes"}, "clips": clips}  # fmt: skip
+            "branding": {"agent_name": "Sam Reyes"}, "clips": clips,
+            "narration": {"voice": "af_heart", "speed": 1.1}}  # fmt: skip
+    parsed = parse_spec(ProjectSpec, spec)
+    lines = parsed.paid_lines()
+    assert len(lines) == 4  # intro, 2 rooms, outro (a branded rendition speaks it)
+    line_cents = sum(math.ceil(2 * len(text) / 1000) for text in lines)
     project_id = submission.submit_project(
-        studio.db, studio.storage, parse_spec(ProjectSpec, spec), model=KLING_I2V
+        studio.db, studio.storage, parsed, model=KLING_I2V, speech_model=KOKORO_TTS
     )
+    assert project(studio, project_id).estimated_cost == 3 * 35 + line_cents  # shown as a draft
 
     assert run(studio, project_id).success
     previewed = project(studio, project_id)
     assert previewed.status == "previewed" and standin.jobs == []  # free: fal saw nothing
-    assert previewed.estimated_cost == 3 * 35  # 2 clips + 1 transition, 5 s each, no audio
+    assert previewed.estimated_cost == 3 * 35 + line_cents  # 2 clips + 1 transition + lines
     assert len(previewed.preview_outputs) == 2  # branded and unbranded
 
     control.approve(studio.db, project_id)
@@ -162,13 +172,23 @@ def test_a_free_preview_then_approval_buys_each_clip_once_on_fal(
 
     done = project(studio, project_id)
     assert done.status == "completed" and done.actual_cost == done.estimated_cost
-    assert [j.model for j in standin.jobs] == [KLING_I2V] * 3  # 2 clips + 1 transition, once
+    assert [j.model for j in standin.jobs if j.model == KLING_I2V] == [KLING_I2V] * 3
+    spoken = [j.input for j in standin.jobs if j.model == KOKORO_TTS]
+    assert sorted(i["prompt"] for i in spoken) == sorted(lines)  # each line once
+    assert {(i["voice"], i["speed"]) for i in spoken} == {("af_heart", 1.1)}
     assert [o["branded"] for o in done.outputs] == [True, False]
     frames = studio.tmp / "frames"
     frames.mkdir()
     for before, after in zip(previewed.preview_outputs, done.outputs, strict=True):
+        video = Path(studio.storage.download(after["video_url"], frames / "after.mp4"))
+        assert probe(video).audio_codec == "aac"
         seen = [
             text_at(Path(studio.storage.download(o["video_url"], frames / f"{n}.mp4")), 0.6, frames)
             for n, o in enumerate((before, after))
         ]
         assert all("3 Oak Lane" in text for text in seen)  # the final's card is the preview's
+
+    jobs = len(standin.jobs)
+    assert run(studio, project_id).success  # compiled again: every line is reused
+    assert len(standin.jobs) == jobs
+    assert project(studio, project_id).actual_cost == done.actual_cost

@@ -89,10 +89,16 @@ class Media:
 
     jpeg: bytes
     mp4: bytes
+    wav: bytes
+
+
+SPEECH_S = 1.5
+"""How long every line the stand-in's Kokoro "speaks" lasts (a tone)."""
 
 
 def make_media(directory: Path) -> Media:
-    """A small JPEG (Pillow) and a 1-second H.264/AAC MP4 (FFmpeg: testsrc2 + sine)."""
+    """A small JPEG (Pillow), a 1-second H.264/AAC MP4 (FFmpeg: testsrc2 + sine) and a 1.5 s
+    24 kHz mono WAV, as Kokoro answers."""
     buffer = BytesIO()
     Image.radial_gradient("L").convert("RGB").resize((160, 90)).save(buffer, "JPEG")
     clip = directory / "standin-clip.mp4"
@@ -105,7 +111,13 @@ def make_media(directory: Path) -> Media:
         ],
         timeout_s=60,
     )  # fmt: skip
-    return Media(jpeg=buffer.getvalue(), mp4=clip.read_bytes())
+    speech = directory / "standin-speech.wav"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", f"sine=frequency=300:duration={SPEECH_S}", "-ar", "24000",
+         "-ac", "1", str(speech)],
+        timeout_s=60,
+    )  # fmt: skip
+    return Media(jpeg=buffer.getvalue(), mp4=clip.read_bytes(), wav=speech.read_bytes())
 
 
 @dataclass
@@ -318,10 +330,14 @@ class FalStandin:
         if self.script.result == "500":
             return 500, {"detail": "Runner disconnected", "error_type": "runner_disconnected"}
         job.delivered, job.ended_at = True, job.ended_at or time.time()
-        video = "video" in job.model
-        name = f"{job.request_id}.{'mp4' if video else 'jpg'}"
+        video, speech = "video" in job.model, "kokoro" in job.model
+        name = f"{job.request_id}.{'mp4' if video else 'wav' if speech else 'jpg'}"
         prefix = {"media_404": "media/gone-", "html": "html/"}.get(self.script.result, "media/")
         url = f"{self.base_url}/{prefix}{name}"
+        if speech:
+            return 200, {
+                "audio": {"url": url, "content_type": "audio/wav", "file_size": len(self.media.wav)}
+            }
         if video:
             return 200, {
                 "video": {"url": url, "content_type": "video/mp4", "file_size": len(self.media.mp4)}
@@ -352,6 +368,8 @@ class FalStandin:
         if parts[0] == "html":
             return b"<html><body>Not the media you are looking for</body></html>", "text/html"
         if parts[0] == "media" and not parts[-1].startswith("gone-"):
+            if parts[-1].endswith(".wav"):
+                return self.media.wav, "audio/wav"
             video = parts[-1].endswith(".mp4")
             return (self.media.mp4, "video/mp4") if video else (self.media.jpeg, "image/jpeg")
         return None

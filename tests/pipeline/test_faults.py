@@ -34,9 +34,9 @@ import uvicorn
 from sqlalchemy import update
 
 from resources.database import AppDatabase
-from resources.models import VideoClip, VideoProject
+from resources.models import NarrationLine, VideoClip, VideoProject
 from resources.provider.fal import FalProvider
-from resources.provider.pricing import KLING_I2V
+from resources.provider.pricing import KLING_I2V, KOKORO_TTS
 from resources.repository import rows
 from resources.storage import LocalStorage, S3Storage
 from studio_assets.app import control, submission
@@ -271,6 +271,86 @@ def test_worker_killed_before_hearing_the_id_is_never_bought_blindly(
     forced = {"ops": {"video_clips": {"config": {"clip_ids": [first.id]}}}}
     assert run(studio, project_id, config=forced).success
     assert len(standin.posts) == 3 and clips(studio, project_id)[0].status == "completed"
+
+
+NARRATED = {"listing": {"address": "12 Elm Street"}, "narration": {"voice": "am_adam"}}
+"""Two rooms spoken by fal's Kokoro: an intro and a line per room (no branding: no outro)."""
+
+
+def _spoken(standin: FalStandin) -> list[str]:
+    return [job.input["prompt"] for job in standin.jobs if job.model == KOKORO_TTS]
+
+
+def _on_first_line(kill: Callable[[], None]) -> Callable[[Job], None]:
+    fired: list[bool] = []
+
+    def hook(job: Job) -> None:
+        if job.model == KOKORO_TTS and not fired:
+            fired.append(True)
+            kill()
+
+    return hook
+
+
+def test_worker_killed_while_a_line_is_spoken_resumes_it(
+    faulty: Studio, standin: FalStandin
+) -> None:
+    """kill -9 while fal speaks the first narration line (its id stored): the retry waits on
+    that request; every line is bought once and the cost is the estimate."""
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=(), audio=False, **NARRATED)
+    child = _run_in_child(studio, project_id)
+    standin.script.on_poll = _on_first_line(lambda: os.kill(child.pid or 0, signal.SIGKILL))
+    child.join(timeout=300)
+    assert child.exitcode == -signal.SIGKILL
+    assert len(_spoken(standin)) == 1  # killed while its first line was at fal
+
+    assert run(studio, project_id).success
+
+    lines = _stored_spec(studio, project_id).paid_lines()
+    assert len(lines) == 3
+    assert sorted(_spoken(standin)) == sorted(lines), "each line bought once"
+    assert [j.model for j in standin.jobs].count(KLING_I2V) == 2
+    done = project(studio, project_id)
+    assert done.status == "completed"
+    assert done.actual_cost == done.estimated_cost == 2 * 35 + 3  # 1 ¢ a line (rounded up)
+
+
+def test_worker_killed_before_hearing_a_lines_id_is_never_bought_blindly(
+    faulty: Studio, standin: FalStandin
+) -> None:
+    """kill -9 between fal accepting a line and our hearing its id: that line is not bought
+    again on its own; the compile fails naming it, and only forcing that line buys it anew."""
+    studio = faulty
+    project_id = make_project(studio, ROOMS[:2], seamless=(), audio=False, **NARRATED)
+    child = _run_in_child(studio, project_id)
+    standin.script.on_accept = _on_first_line(lambda: os.kill(child.pid or 0, signal.SIGKILL))
+    child.join(timeout=300)
+    with studio.db.session() as session:
+        session.execute(update(NarrationLine).values(lease_expires_at=NarrationLine.created_at))
+
+    assert not run(studio, project_id).success
+
+    failed = project(studio, project_id)
+    assert failed.status == "failed"
+    assert "narration" in (failed.error_message or "") and "force" in (failed.error_message or "")
+    with studio.db.session() as session:
+        (ambiguous,) = [
+            line for line in rows.narration_lines(session, project_id) if line.status == "ambiguous"
+        ]
+    assert len(_spoken(standin)) == 3  # the ambiguous one was not submitted again
+
+    forced = {"ops": {"final_video": {"config": {"clip_ids": [ambiguous.id]}}}}
+    assert run(studio, project_id, config=forced).success
+    assert len(_spoken(standin)) == 4 and _spoken(standin).count(ambiguous.text) == 2
+    assert project(studio, project_id).status == "completed"
+
+
+def _stored_spec(studio: Studio, project_id: str) -> ProjectSpec:
+    from studio_assets.runtime.row_validation import stored_spec
+
+    row = project(studio, project_id)
+    return stored_spec(studio.db, row, clips(studio, project_id))
 
 
 @pytest.fixture

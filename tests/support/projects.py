@@ -29,7 +29,9 @@ def make_project(
     seamless: tuple[int, ...] = (0,),
     audio: bool = True,
     music: bool = True,
+    **extra: Any,
 ) -> str:
+    """A project of sample rooms; `extra` adds to its spec (`narration=…`, `listing=…`)."""
     clips = []
     for i, room in enumerate(rooms):
         photo = room_photo(studio.tmp / f"{i}-{room}.jpg", room, (640, 360))
@@ -48,6 +50,7 @@ def make_project(
     }
     if music:
         spec["music"] = {"audio_url": str(music_bed(studio.tmp / "music.mp3", 6.0)), "volume": 40}
+    spec.update(extra)
     return submission.submit_project(studio.db, studio.storage, parse_spec(ProjectSpec, spec))
 
 

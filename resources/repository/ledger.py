@@ -29,6 +29,7 @@ its lease expires it is `ambiguous` and reconciled by its submit token.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -111,18 +112,7 @@ IMAGE = Slot(
     "submit_token",
     "submit_started_at",
 )
-SPEECH = Slot(
-    NarrationLine,
-    "status",
-    "provider_request_id",
-    "audio_url",
-    "cost_cents",
-    "error_message",
-    "lease_owner",
-    "lease_expires_at",
-    "submit_token",
-    "submit_started_at",
-)
+SPEECH = dataclasses.replace(CLIP, model=NarrationLine, url="audio_url")
 SLOTS = (CLIP, TRANSITION, IMAGE, SPEECH)
 
 

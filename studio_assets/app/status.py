@@ -7,10 +7,11 @@ from typing import Any
 
 from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoClip, VideoProject
+from resources.provider.local import OFFLINE_VOICE
 from resources.repository import rows
 from resources.storage import StorageResource
 from studio_assets.app.image_projects import image_project_status
-from studio_assets.domain.narration import NarrationSpec
+from studio_assets.domain.narration import FAL, VOICES, NarrationSpec
 from studio_assets.domain.narration_plan import planned_speech, resolve_lines, script_json
 from studio_assets.domain.project_spec import priority_name
 from studio_assets.domain.publishing import BrandingSpec, ListingSpec
@@ -97,6 +98,16 @@ class _Planned:
     transition: str
 
 
+def _spoken_by(narration: NarrationSpec, preview: bool) -> str:
+    voice = VOICES[narration.voice]
+    if voice.engine != FAL:
+        return f"{voice.id} (offline voice, free)"
+    paid = f"{voice.id} (Kokoro on Fal.ai, {voice.cents_per_1000_chars:g} ¢ per 1000 characters)"
+    if preview:
+        return f"{OFFLINE_VOICE} (offline voice, free) for the preview; {paid} once approved"
+    return paid
+
+
 def narration_status(row: VideoProject, clips: list[VideoClip]) -> dict[str, Any] | None:
     """The narration block with its resolved script: each line, its clip, when it is planned
     to start and how long it should last (estimated before the voice speaks; the run fits the
@@ -115,7 +126,7 @@ def narration_status(row: VideoProject, clips: list[VideoClip]) -> dict[str, Any
     lines = resolve_lines(narration, row.name, planned, listing, branding)
     return {
         **narration.model_dump(),
-        "spoken_by": f"{narration.voice} (offline voice, free)",
+        "spoken_by": _spoken_by(narration, row.preview),
         "script": script_json(planned_speech(narration, lines, planned), planned),
     }
 

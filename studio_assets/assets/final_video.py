@@ -20,8 +20,7 @@ from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
 from studio_assets.assets.run_config import VideoRunConfig
-from studio_assets.assets.video import buyer, transition_clips
-from studio_assets.domain.narration import NarrationSpec
+from studio_assets.assets.video import transition_clips
 from studio_assets.domain.publishing import RenditionSpec
 from studio_assets.domain.video_plan import COMPILE_PROGRESS
 from studio_assets.domain.wording import plural
@@ -31,10 +30,10 @@ from studio_assets.runtime.metadata import inline_preview
 from studio_assets.runtime.narration import Narrated, master_is_branded, narrate
 from studio_assets.runtime.notifications import notify
 from studio_assets.runtime.progress import Tracker
-from studio_assets.runtime.projects import billed_cents, engine_for, load_project
+from studio_assets.runtime.projects import billed_cents, load_project
 from studio_assets.runtime.renditions import make_renditions, other_sounds, project_renditions
 from studio_assets.runtime.row_validation import stored_spec
-from studio_assets.runtime.speech import Speaker, offline_speaker, paid_speaker, paid_voice
+from studio_assets.runtime.speech import Speaker, speaker_for
 
 COMPILE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
@@ -99,7 +98,9 @@ def final_video(
             speaker = None
             if row.narration:
                 tracker.report("compiling", 80, "Speaking the narration…")
-                speaker = _speaker(context, config, app_db, storage, provider, row, tracker)
+                speaker = speaker_for(
+                    context, config.forced, app_db, storage, provider, row, tracker
+                )
             plan, narrated = _plan(storage, app_db, row, project.clips, workdir, speaker)
             tracker.report("compiling", 85, f"Joining {plural(len(plan.segments), 'segment')}…")
             report = compile_video(plan, workdir / "out", sounds=other_sounds(row, narrated))
@@ -182,32 +183,6 @@ def _plan(
         voice=voice,
     )
     return plan, narrated
-
-
-def _speaker(
-    context: dg.AssetExecutionContext,
-    config: VideoRunConfig,
-    db: AppDatabase,
-    storage: StorageResource,
-    provider: ProviderResource,
-    row: VideoProject,
-    tracker: Tracker,
-) -> Speaker:
-    """The offline voice, or the paid one line by line (a preview: the offline voice)."""
-    narration = NarrationSpec.model_validate(row.narration)
-    provider = engine_for(row, provider)
-    if not paid_voice(narration, provider):
-        return offline_speaker(narration)
-    provider.check_ready()
-
-    def on_line(done: int, total: int) -> None:
-        label = f"Speaking the narration… ({done} of {plural(total, 'line')})"
-        tracker.report("compiling", 80, label)
-
-    buy = buyer(context, config, db, storage, provider, row, tracker)
-    return paid_speaker(
-        narration, row, db, storage, buy, provider.max_concurrency, tracker.stop, on_line
-    )
 
 
 def _renditions(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-GENERATION_TIMEOUT_S = 900.0  # the old product gave up on a clip after 10 minutes
-
 
 class VideoRunConfig(dg.Config):
     force: bool = False

@@ -10,13 +10,12 @@ import dagster as dg
 from resources.compile_plan import FRAMES
 from resources.database import AppDatabase
 from resources.errors import InputRejected
-from resources.keys import video_key
 from resources.models import MusicTrack, VideoClip, VideoProject
 from resources.provider.base import GenerationJob, Kind, ProviderResource
 from resources.repository import ledger, rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets.assets.run_config import GENERATION_TIMEOUT_S, VideoRunConfig
+from studio_assets.assets.run_config import VideoRunConfig
 from studio_assets.domain.motion import NEGATIVE_PROMPT, TRANSITION_PROMPT, clip_prompt
 from studio_assets.domain.rooms import room_label
 from studio_assets.domain.video_plan import (
@@ -28,8 +27,9 @@ from studio_assets.domain.video_plan import (
 )
 from studio_assets.domain.wording import plural
 from studio_assets.partitions import video_projects
+from studio_assets.runtime.buying import Buy, buyer
 from studio_assets.runtime.failures import row_fails_with_step
-from studio_assets.runtime.generation import Outcome, generate_once
+from studio_assets.runtime.generation import Outcome
 from studio_assets.runtime.photos import (
     FramedInput,
     fetch_image,
@@ -43,7 +43,6 @@ from studio_assets.runtime.projects import (
     engine_for,
     load_project,
 )
-from studio_assets.runtime.provider_budget import budget_for
 from studio_assets.runtime.renditions import fetch_logo
 from studio_assets.runtime.row_validation import check_music, check_project_rows, stored_spec
 from studio_assets.runtime.slots import (
@@ -113,7 +112,7 @@ def video_clips(
         )
         with tempfile.TemporaryDirectory(prefix="studio-clips-") as tmp:
             workdir = Path(tmp)
-            buy = buyer(context, config, app_db, storage, provider, project.row, tracker)
+            buy = buyer(context, config.forced, app_db, storage, provider, project.row, tracker)
             batch, warnings = _clip_batch(context, app_db, storage, project, track, buy, workdir)
             pairs = planned_transitions(project.clips)
             moves = _transition_batch(storage, project.row, buy, workdir, pairs, CLIP_PROGRESS)
@@ -150,46 +149,6 @@ def video_clips(
                 "transition_table": slot_table(moves, bought.followers),
             }
         )
-
-
-Buy = Callable[[ledger.Slot, str, GenerationJob, str, Path], Outcome]
-
-
-def buyer(
-    context: dg.AssetExecutionContext,
-    config: VideoRunConfig,
-    db: AppDatabase,
-    storage: StorageResource,
-    provider: ProviderResource,
-    project: VideoProject,
-    tracker: Tracker,
-) -> Buy:
-    """`buy(slot, row_id, job, name, workdir)`: one clip or transition of this project, stored
-    under the project's `name` and paid for at most once (see `generate_once`), in the
-    provider budget every run shares."""
-    budget = budget_for(db, provider, project, context.run.run_id)
-
-    def buy(
-        slot: ledger.Slot, row_id: str, job: GenerationJob, name: str, workdir: Path
-    ) -> Outcome:
-        return generate_once(
-            db=db,
-            slot=slot,
-            row_id=row_id,
-            provider=provider,
-            storage=storage,
-            job=job,
-            key=video_key(project.workspace_id, project.id, name),
-            owner=context.run.run_id,
-            workdir=workdir,
-            timeout_s=GENERATION_TIMEOUT_S,
-            force=config.forced(row_id),
-            on_update=lambda msg: context.log.info(f"{job.label}: {msg}"),
-            should_stop=tracker.stop,
-            budget=budget,
-        )
-
-    return buy
 
 
 def _clip_batch(
@@ -295,7 +254,7 @@ def transition_clips(
                 TRANSITION_PROGRESS[0],
                 f"Generating {plural(len(left), 'transition')}…",
             )
-        buy = buyer(context, config, app_db, storage, provider, row, tracker)
+        buy = buyer(context, config.forced, app_db, storage, provider, row, tracker)
         with tempfile.TemporaryDirectory(prefix="studio-transitions-") as tmp:
             batch = _transition_batch(storage, row, buy, Path(tmp), pairs, TRANSITION_PROGRESS)
             batch = dataclasses.replace(batch, billed_elsewhere=clips_billed(project.clips))

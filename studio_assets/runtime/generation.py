@@ -44,6 +44,7 @@ from resources.storage import StorageResource
 from studio_assets.runtime import submit_journal
 from studio_assets.runtime.provider_budget import Budget
 
+GENERATION_TIMEOUT_S = 900.0  # the old product gave up on a clip after 10 minutes
 SUBMIT_LEASE_S = 180.0
 """Covers one submit call plus the patient store of its id; past it the slot is ambiguous."""
 RECONCILE_POLL_S = 2.0

@@ -1,4 +1,4 @@
-"""Who speaks a project's lines, and what that costs.
+"""Who speaks a project's lines: the offline voice, or a paid one bought line by line.
 
 The offline voice speaks every line in one batch, free, with nothing to remember. A paid voice
 (fal's Kokoro) is bought one request per line, each line a ledger slot (`ledger.SPEECH`, a
@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import dagster as dg
 from sqlalchemy.orm import Session
 
 from resources.database import AppDatabase
@@ -29,15 +30,16 @@ from resources.storage import StorageResource
 from studio_assets.domain.narration import FAL, VOICES, NarrationSpec
 from studio_assets.domain.script import Line
 from studio_assets.domain.wording import plural
+from studio_assets.runtime.buying import Buy, buyer
 from studio_assets.runtime.fanout import ItemResult, fan_out
 from studio_assets.runtime.generation import Outcome
+from studio_assets.runtime.progress import Tracker
+from studio_assets.runtime.projects import engine_for
 from studio_assets.runtime.slots import ITEM_RETRY
 from studio_assets.runtime.stopping import StopFlag
 
 Speaker = Callable[[Sequence[Line], Path], list[Speech]]
 """Speaks lines into a folder: one `Speech` per line, in order."""
-Buy = Callable[[ledger.Slot, str, GenerationJob, str, Path], Outcome]
-"""`buy(slot, row_id, job, storage name, workdir)`: see `studio_assets.assets.video.buyer`."""
 
 
 def paid_voice(narration: NarrationSpec, provider: ProviderResource) -> bool:
@@ -141,3 +143,29 @@ def _add_slots(
                 text=line.text,
             ),
         )
+
+
+def speaker_for(
+    context: dg.AssetExecutionContext,
+    forced: Callable[[str], bool],
+    db: AppDatabase,
+    storage: StorageResource,
+    provider: ProviderResource,
+    row: VideoProject,
+    tracker: Tracker,
+) -> Speaker:
+    """The offline voice, or the paid one line by line (a preview: the offline voice)."""
+    narration = NarrationSpec.model_validate(row.narration)
+    provider = engine_for(row, provider)
+    if not paid_voice(narration, provider):
+        return offline_speaker(narration)
+    provider.check_ready()
+
+    def on_line(done: int, total: int) -> None:
+        label = f"Speaking the narration… ({done} of {plural(total, 'line')})"
+        tracker.report("compiling", 80, label)
+
+    buy = buyer(context, forced, db, storage, provider, row, tracker)
+    return paid_speaker(
+        narration, row, db, storage, buy, provider.max_concurrency, tracker.stop, on_line
+    )

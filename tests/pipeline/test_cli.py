@@ -418,16 +418,24 @@ def test_voices_are_listed_and_an_unknown_one_is_refused_at_submit_with_the_list
     listed = studio(tmp_path / "home", "voices", "--json")
     assert listed.returncode == 0
     voices = last_json(listed.stdout)["voices"]
-    assert [(v["voice"], v["engine"], v["language"]) for v in voices] == [
-        ("joe", "offline", "en-US")
-    ]
+    assert voices[0] == {
+        "voice": "joe",
+        "engine": "offline",
+        "language": "en-US",
+        "cents_per_1000_chars": 0.0,
+        "default": True,
+        "description": voices[0]["description"],
+    }
+    kokoro = [v for v in voices if v["engine"] == "fal"]
+    assert len(kokoro) == 20 and {v["cents_per_1000_chars"] for v in kokoro} == {2.0}
+    assert {"af_heart", "am_adam"} <= {v["voice"] for v in kokoro}
 
     spec = spec_file(tmp_path, "Elm house", ["exterior", "kitchen"])
     data = json.loads(spec.read_text())
     spec.write_text(json.dumps({**data, "narration": {"voice": "alice"}}))
     refused = studio(tmp_path / "home", "submit", str(spec), "--draft", "--json")
     assert refused.returncode != 0 and refused.stdout == ""
-    assert "unknown voice 'alice'; the voices are: joe" in refused.stderr
+    assert "unknown voice 'alice'; the voices are: joe, af_heart, af_alloy" in refused.stderr
 
     spec.write_text(json.dumps({**data, "narration": {"script": ["The front.", "Cook here."]}}))
     draft = studio(tmp_path / "home", "submit", str(spec), "--draft", "--json")

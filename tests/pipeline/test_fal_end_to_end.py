@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 from resources.database import AppDatabase
+from resources.ffmpeg import probe
 from resources.models import ImageGeneration
 from resources.provider.fal import FalProvider
-from resources.ffmpeg import probe
 from resources.provider.pricing import KLING_I2V, KOKORO_TTS, NANO_BANANA_EDIT, QWEN_INPAINT
 from resources.repository import rows
 from resources.storage import S3Storage

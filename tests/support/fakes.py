@@ -25,12 +25,19 @@ from resources.provider.base import (
     ProviderResource,
     StopCheck,
 )
-from resources.provider.pricing import KLING_I2V, NANO_BANANA_EDIT, QWEN_INPAINT, price_cents
+from resources.provider.pricing import (
+    KLING_I2V,
+    KOKORO_TTS,
+    NANO_BANANA_EDIT,
+    QWEN_INPAINT,
+    price_cents,
+)
 
 MODELS = {
     Kind.IMAGE_EDIT: NANO_BANANA_EDIT,
     Kind.INPAINT: QWEN_INPAINT,
     Kind.IMAGE_TO_VIDEO: KLING_I2V,
+    Kind.SPEECH: KOKORO_TTS,
 }
 
 

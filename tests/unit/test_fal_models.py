@@ -173,3 +173,38 @@ def test_result_without_media_is_a_final_provider_error(payload: object) -> None
 
 def test_every_kind_has_one_schema() -> None:
     assert set(fal_models.INPUT_SCHEMAS) == set(Kind)
+
+
+def test_kokoro_body_is_the_line_its_voice_and_speed() -> None:
+    line = GenerationJob(Kind.SPEECH, prompt="Welcome to 3 Oak Lane.", voice="af_heart", speed=1.1)
+    assert arguments_for(line, url_for) == {
+        "prompt": "Welcome to 3 Oak Lane.",
+        "voice": "af_heart",
+        "speed": 1.1,
+    }
+    assert set(fal_models.KokoroInput.model_fields) == {"prompt", "voice", "speed"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [({"voice": "alice"}, "voice"), ({"prompt": ""}, "prompt"), ({"speed": 9.0}, "speed")],
+)
+def test_kokoro_refuses_what_its_schema_does_not_take(
+    overrides: dict[str, object], problem: str
+) -> None:
+    fields: dict[str, object] = {"prompt": "A line.", "voice": "am_adam", "speed": 1.0}
+    line = GenerationJob(Kind.SPEECH, **{**fields, **overrides})  # type: ignore[arg-type]
+    with pytest.raises(InputRejected, match=problem):
+        arguments_for(line, url_for)
+
+
+def test_kokoro_results_are_audio_files() -> None:
+    payload = {
+        "audio": {"url": "https://v3.fal.media/files/x/line.wav", "content_type": "audio/wav"}
+    }
+    media = result_media(Kind.SPEECH, payload, "fal-ai/kokoro/american-english")
+    assert media.url.endswith("line.wav")
+    assert fal_models.result_filename("req-1", media.url, Kind.SPEECH) == "fal-req-1.wav"
+    assert fal_models.result_filename("req-1", "https://h/x.exe", Kind.SPEECH) == "fal-req-1.wav"
+    with pytest.raises(ProviderError, match="without media"):
+        result_media(Kind.SPEECH, {"video": payload["audio"]}, "fal-ai/kokoro/american-english")

@@ -42,10 +42,10 @@ from resources.storage import LocalStorage, S3Storage
 from studio_assets.app import control, submission
 from studio_assets.app.callbacks import callback_app
 from studio_assets.app.samples import room_photo
-from studio_assets.assets import video as video_assets
 from studio_assets.domain.motion import TRANSITION_PROMPT
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import parse_spec
+from studio_assets.runtime import buying
 from tests.pipeline.test_cli import STUDIO
 from tests.support.fal_standin import FAL_KEY, FalStandin, Job
 from tests.support.outage_proxy import OutageProxy, outage_proxy
@@ -460,7 +460,7 @@ def test_a_stuck_job_is_canceled_and_not_bought_again(
     faulty: Studio, standin: FalStandin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     studio = faulty
-    monkeypatch.setattr(video_assets, "GENERATION_TIMEOUT_S", 3.0)
+    monkeypatch.setattr(buying, "GENERATION_TIMEOUT_S", 3.0)
     project_id = make_project(studio, ("exterior", "kitchen"), seamless=())
     standin.script.hold = "kitchen counters"  # only the kitchen clip's prompt
 

@@ -132,8 +132,8 @@ HOSTILE = {
         "narration line 3 (kitchen) holds markup ({{\\an8}}); write plain words",
     ),
     "narration voice": (
-        _project_update(narration={"voice": "af_heart"}),
-        "unknown voice 'af_heart'; the voices are: joe",
+        _project_update(narration={"voice": "alice"}),
+        "unknown voice 'alice'; the voices are: joe, af_heart",
     ),
 }
 

@@ -100,6 +100,8 @@ class FakeProvider(ProviderResource):
         return MODELS[kind]
 
     def price_cents(self, job: GenerationJob) -> int:
+        if job.kind is Kind.SPEECH:
+            return price_cents(self.model_for(job.kind), characters=len(job.prompt))
         return price_cents(
             self.model_for(job.kind), seconds=job.duration_s, audio=job.generate_audio
         )
@@ -140,7 +142,13 @@ class FakeProvider(ProviderResource):
                 f"{job.label}: provider busy (503)", retryable=True, request_gone=True
             )
         out = workdir / f"{request_id}.mp4"
-        self.render(job, out)
+        if job.kind is Kind.SPEECH:  # a line "spoken": a tone about as long as the words
+            seconds = max(0.5, len(job.prompt) / 15)
+            run_ffmpeg(
+                ["-f", "lavfi", "-i", f"sine=frequency=300:duration={seconds:.2f}", str(out)]
+            )
+        else:
+            self.render(job, out)
         with log.lock:
             log.spans.setdefault(request_id, [time.monotonic()]).append(time.monotonic())
         return GenerationResult(

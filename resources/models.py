@@ -127,7 +127,7 @@ class VideoClip(Base, Timestamps):
 class NarrationLine(Base, Timestamps):
     """One line of a project's narration spoken by a paid voice: a ledger slot like a clip's.
 
-    Its id is a digest of the project, voice, speed and text (`narration_line_id`): the same
+    Its id is a digest of the project, voice, speed and text (`runtime.speech.line_id`): the same
     line is bought once however often the project is compiled; an edited line is a new row."""
 
     __tablename__ = "narration_line"

@@ -299,7 +299,10 @@ def test_studio_run_draws_each_stage_as_it_happens(tmp_path: Path) -> None:
     submitted = studio(home, "submit", str(tmp_path / "spec.json"), "--draft", "--json")
     project_id = last_json(submitted.stdout)["id"]
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAL_KEY")}
+    # One clip at a time: each "Generated k of 3 clips" stays up for a whole clip's making,
+    # several polls long (three at once end within one poll of each other).
     env |= {"STUDIO_HOME": str(home), "COLUMNS": "120", "TERM": "xterm"}
+    env |= {"STUDIO_MAX_CONCURRENT_CLIPS": "1"}
 
     screen = _on_a_terminal([STUDIO, "run", project_id], env)
 

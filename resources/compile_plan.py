@@ -162,8 +162,6 @@ def _segment(path: Path, info: MediaInfo, width: int, height: int, hold_s: float
     if info.duration_s <= 0:
         raise InputRejected(f"{path.name} has zero duration")
     reasons = video_mismatches(info, width, height)
-    if hold_s > 0:
-        reasons += (f"holds its last frame {hold_s:.2f} s for the narration",)
     return Segment(
         path=path,
         info=info,

@@ -85,7 +85,9 @@ def render(master: Path, plan: RenditionPlan, workdir: Path, timeout_s: float) -
 
 
 def _render_args(master: Path, plan: RenditionPlan, out: Path, reframe: bool) -> list[str]:
-    source = ffmpeg.input(str(master))
+    # reinit_filter=0: segments from different encoders may tag their colours differently;
+    # rebuilding the graph at such a join would stall it once a card's input has ended.
+    source = ffmpeg.input(str(master), reinit_filter=0)
     video = source["v:0"]
     if reframe:
         video = _reframed(video, plan.width, plan.height)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from resources.compile_plan import AUDIO_RATE, plan_compile
 from resources.compiler import CompileReport, compile_video
 from resources.errors import InputRejected
 from resources.ffmpeg import index_first, measure_loudness, probe, run_ffmpeg
+from resources.renditions import Overlay, RenditionPlan, render
 
 
 def make_clip(
@@ -26,12 +28,14 @@ def make_clip(
     source: str = "testsrc2",
     tone_hz: int | None = 440,
     preset: str = "ultrafast",
+    tags: tuple[str, ...] = (),
 ) -> Path:
-    """A small H.264 clip from lavfi; AAC 48 kHz stereo when `tone_hz` is given."""
+    """A small H.264 clip from lavfi; AAC 48 kHz stereo when `tone_hz` is given; `tags` adds
+    encoder options (colour tags, as providers write them)."""
     args = ["-f", "lavfi", "-i", f"{source}=s={size}:r={fps}:d={seconds}"]
     if tone_hz is not None:
         args += ["-f", "lavfi", "-i", f"sine=f={tone_hz}:r=48000:d={seconds}"]
-    args += ["-c:v", "libx264", "-preset", preset, "-crf", "20", "-pix_fmt", "yuv420p"]
+    args += ["-c:v", "libx264", "-preset", preset, "-crf", "20", "-pix_fmt", "yuv420p", *tags]
     if tone_hz is not None:
         args += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
     run_ffmpeg([*args, str(path)])
@@ -230,6 +234,20 @@ def test_the_mix_is_normalised_to_minus_14_lufs_below_minus_1_dbtp(
     assert loudness.true_peak_dbtp <= -1.0
 
 
+def test_the_meter_agrees_with_loudnorms_own_measurement(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    """Studio measures with `ebur128` (fast); FFmpeg's `loudnorm` measures the same BS.1770
+    loudness its own way: on the compiled mix both say the same, within 0.3 LU / 0.3 dB."""
+    report = compile_clips([media["a"], media["b"]], tmp_path, music=media["music_long"])
+    ours = measure_loudness(report.video)
+    args = ["-i", str(report.video), "-af", "loudnorm=print_format=json", "-f", "null", "-"]
+    log = run_ffmpeg(args, loglevel="info")
+    theirs = json.loads(log[log.rfind("{") : log.rfind("}") + 1])
+    assert ours.integrated_lufs == pytest.approx(float(theirs["input_i"]), abs=0.3)
+    assert ours.true_peak_dbtp == pytest.approx(float(theirs["input_tp"]), abs=0.3)
+
+
 def test_silence_stays_silent(media: dict[str, Path], tmp_path: Path) -> None:
     report = compile_clips([media["mute"]], tmp_path, music=media["music_long"], music_volume=0)
     assert audio_rms(report.video, 0.1, 1.9) < 1e-4  # not noise lifted to -14 LUFS
@@ -276,22 +294,59 @@ def test_index_first_tells_a_faststart_mp4_from_one_without(
     assert not index_first(plain)
 
 
-def test_a_held_clip_shows_its_last_frame_for_the_hold(
+def test_a_held_clip_is_still_copied_and_shows_its_last_frame_for_the_hold(
     media: dict[str, Path], tmp_path: Path
 ) -> None:
-    """The narration needs clip a for 0.8 s more: its last frame stays on screen, then clip b
-    starts — sound and picture in step."""
+    """The narration needs clip a for 0.8 s more: its frames are copied as they are, then its
+    last frame stays on screen, then clip b starts — sound and picture in step."""
     inputs = [(media[name], probe(media[name])) for name in ("a", "b")]
     plan = plan_compile(inputs, aspect_ratio="16:9", music=None, music_volume=50, holds={0: 0.8})
     report = compile_video(plan, tmp_path, timeout_s=120)
 
     assert report.duration_s == pytest.approx(1.5 + 0.8 + 1.5, abs=0.1)
     assert plan.expected_duration_s == pytest.approx(3.8, abs=0.01)
-    assert (report.copied_segments, report.normalised_segments) == (1, 1)
-    assert frame_hashes(report.video)[-len(frame_hashes(media["b"])) :] == frame_hashes(media["b"])
+    assert (report.copied_segments, report.normalised_segments) == (2, 0)
+    frames = frame_hashes(report.video)
+    a, b = frame_hashes(media["a"]), frame_hashes(media["b"])
+    assert frames[: len(a)] == a and frames[-len(b) :] == b  # both copied bit for bit
     times = frame_times(report.video)
+    held = [t for t in times if 1.5 <= t < 2.3]
+    assert held, "nothing on screen during the hold"
     with av.open(str(report.video)) as container:
-        pictures = [f.to_ndarray(format="gray").astype(int) for f in container.decode(video=0)]
-    last_a = next(p for p, t in zip(pictures, times, strict=True) if 1.44 <= t < 1.5)
-    held = [p for p, t in zip(pictures, times, strict=True) if 1.55 <= t < 2.25]
-    assert held and all(np.abs(p - last_a).mean() < 3 for p in held)  # the frozen last frame
+        pictures = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    last_a = pictures[len(a) - 1].astype(int)
+    for n, t in enumerate(times):
+        if 1.55 <= t < 2.25:
+            assert np.abs(pictures[n].astype(int) - last_a).mean() < 3  # the frozen last frame
+
+
+BT709 = ("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709")
+
+
+def test_a_held_clip_tagged_bt709_still_takes_cards_over_it(tmp_path: Path) -> None:
+    """Clips tagged BT.709 (the offline engine's, Kling's) hold for the narration, then a
+    rendition draws cards over the master: the hold keeps the clip's tags, so the rendition
+    neither stalls at the join (FFmpeg rebuilding its graph) nor changes the length."""
+    clips = [
+        make_clip(tmp_path / f"{n}.mp4", seconds=2.0, source=src, tags=BT709)
+        for n, src in enumerate(("testsrc2", "smptehdbars"))
+    ]
+    plan = plan_compile(
+        [(c, probe(c)) for c in clips],
+        aspect_ratio="16:9",
+        music=None,
+        music_volume=50,
+        holds={0: 1.2},
+    )
+    report = compile_video(plan, tmp_path / "compile", timeout_s=120)
+    opening, closing = tmp_path / "opening.png", tmp_path / "closing.png"
+    for card, colour in ((opening, (200, 30, 30, 160)), (closing, (30, 30, 200, 160))):
+        Image.new("RGBA", (1920, 1080), colour).save(card)
+    cards = (Overlay(opening, 0.0, 1.0), Overlay(closing, 4.2, 5.2))
+
+    rendered = render(report.video, RenditionPlan("cards", 1920, 1080, cards), tmp_path, 60)
+
+    assert rendered.duration_s == pytest.approx(5.2, abs=0.1)
+    with av.open(str(report.video)) as container:
+        tags = {f.colorspace for f in container.decode(video=0)}
+    assert len(tags) == 1, f"the master's colour tags change mid-stream: {tags}"

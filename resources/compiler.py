@@ -48,6 +48,7 @@ MAX_WORKERS = 3
 TIMESCALE = 15_360
 X264 = {"vcodec": "libx264", "preset": "veryfast", "crf": 20, "profile:v": "high"}
 AUDIO_BITRATE = "192k"
+_AAC = ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", str(AUDIO_CHANNELS)]
 THUMBNAIL_MAX_WIDTH = 640
 HOLD_SEEK_S = 0.3
 """A held clip's last frame is found among its frames this close to its end."""
@@ -88,16 +89,17 @@ def compile_video(
         _check_music(plan.music)
     videos = _prepare_videos(plan, workdir, remaining)
     listing = _write_concat_list(plan.segments, videos, workdir / "videos.txt")
-    mixes = {"": plan.voice, **(sounds or {})}  # the master's sound first
-    outputs = [workdir / "final.mp4", *(workdir / f"sound-{name}.m4a" for name in mixes if name)]
+    sounds = sounds or {}
+    voices = [plan.voice, *sounds.values()]  # the master's sound first
+    outputs = [workdir / "final.mp4", *(workdir / f"sound-{name}.m4a" for name in sounds)]
     measured = parse_loudness(
-        run_ffmpeg(_measure_args(plan, listing, mixes), remaining(), loglevel="info")
+        run_ffmpeg(_measure_args(plan, listing, voices), remaining(), loglevel="info")
     )
-    run_ffmpeg(_join_args(plan, listing, mixes, measured, outputs), remaining())
+    run_ffmpeg(_join_args(plan, listing, voices, measured, outputs), remaining())
     video = outputs[0]
     duration_s = probe(video).duration_s
     thumbnail = make_thumbnail(video, workdir / "thumbnail.jpg", plan.width, duration_s)
-    other_sounds = dict(zip([name for name in mixes if name], outputs[1:], strict=True))
+    other_sounds = dict(zip(sounds, outputs[1:], strict=True))
     return CompileReport(
         video=video,
         thumbnail=thumbnail,
@@ -230,50 +232,41 @@ def _concat_quote(path: Path) -> str:
 
 
 def _measure_args(
-    plan: CompilePlan, listing: Path, mixes: dict[str, tuple[VoiceLine, ...]]
+    plan: CompilePlan, listing: Path, voices: list[tuple[VoiceLine, ...]]
 ) -> list[str]:
     """The first loudness pass: every mix rebuilt and measured in one run, nothing written."""
-    inputs, graph, labels = sound_graphs(plan, list(mixes.values()))
-    args = ["-f", "concat", "-safe", "0", "-i", str(listing), *inputs, "-filter_complex"]
+    inputs, graph, labels = sound_graphs(plan, voices)
     graph += [f"{label}{LOUDNESS_MEASURE}[measured{n}]" for n, label in enumerate(labels)]
-    args.append(";".join(graph))
-    for n in range(len(labels)):
-        args += ["-map", f"[measured{n}]", "-f", "null", "-"]
-    return args
+    nulls = [
+        arg for n in range(len(labels)) for arg in ("-map", f"[measured{n}]", "-f", "null", "-")
+    ]
+    return [*_concat(listing), *inputs, "-filter_complex", ";".join(graph), *nulls]
 
 
 def _join_args(
     plan: CompilePlan,
     listing: Path,
-    mixes: dict[str, tuple[VoiceLine, ...]],
+    voices: list[tuple[VoiceLine, ...]],
     measured: list[Loudness],
     outputs: list[Path],
 ) -> list[str]:
     """One run: the video by concat copy (input 0) with the master's sound, and each other mix
     as a sound track of its own; every mix normalised to the target loudness (unless it is
     silence) and encoded once."""
-    inputs, graph, labels = sound_graphs(plan, list(mixes.values()))
-    sound = [
-        "-c:a",
-        "aac",
-        "-b:a",
-        AUDIO_BITRATE,
-        "-ar",
-        str(AUDIO_RATE),
-        "-ac",
-        str(AUDIO_CHANNELS),
-    ]
+    inputs, graph, labels = sound_graphs(plan, voices)
     maps = []
     for n, (label, loudness, out) in enumerate(zip(labels, measured, outputs, strict=True)):
         if not loudness.silent:
             graph.append(f"{label}{normalise(loudness)}[loud{n}]")
             label = f"[loud{n}]"
         picture = ["-map", "0:v:0", "-c:v", "copy", "-movflags", "+faststart"] if n == 0 else []
-        maps += [*picture, "-map", label, *sound, str(out)]
-    return [
-        "-f", "concat", "-safe", "0", "-i", str(listing), *inputs,
-        "-filter_complex", ";".join(graph), *maps,
-    ]  # fmt: skip
+        maps += [*picture, "-map", label, *_AAC, str(out)]
+    return [*_concat(listing), *inputs, "-filter_complex", ";".join(graph), *maps]
+
+
+def _concat(listing: Path) -> list[str]:
+    """The joined videos, input 0: the concat demuxer reading `listing`."""
+    return ["-f", "concat", "-safe", "0", "-i", str(listing)]
 
 
 def make_thumbnail(video: Path, out: Path, frame_width: int, duration_s: float) -> Path:

@@ -44,7 +44,7 @@ def sound_graphs(
     graph: list[str] = []
     labels: list[str] = []
     for n, voice in enumerate(voices):
-        more, part, label = sound_graph(plan, voice, first=1 + inputs.count("-i"))
+        more, part, label = _sound_graph(plan, voice, first=1 + inputs.count("-i"))
 
         def own(text: str, n: int = n) -> str:  # this mix's labels, apart from the others'
             return _LABEL.sub(lambda m: f"[mix{n}_{m[1]}]", text)
@@ -59,14 +59,11 @@ _LABEL = re.compile(r"\[([a-z][a-z_0-9]*)\]")
 """A link label in the graph (inputs, `[3:a:0]`, start with a digit)."""
 
 
-def sound_graph(
-    plan: CompilePlan, voice: tuple[VoiceLine, ...] | None = None, first: int = 1
+def _sound_graph(
+    plan: CompilePlan, voice: tuple[VoiceLine, ...], first: int
 ) -> tuple[list[str], list[str], str]:
-    """The audio inputs (numbered from `first`: after the concat list, input 0), the filter
-    graph that rebuilds the sound track with `voice` (the plan's own by default), and its
-    output label.
-    """
-    voice = plan.voice if voice is None else voice
+    """The audio inputs (numbered from `first`), the filter graph that rebuilds the sound track
+    with `voice`, and its output label."""
     inputs: list[str] = []
 
     def added(*args: str) -> int:

@@ -149,6 +149,32 @@ class NarrationLine(Base, Timestamps):
     error_message: Mapped[str | None] = mapped_column(Text)
 
 
+class NarrationScript(Base, Timestamps):
+    """The paid script writer's rewrite of a project's lines (fal's any-llm): a ledger slot like
+    a clip's, bought once. Its id is a digest of the project, the model and the prompt
+    (`runtime.script_writing.script_id`); `lines` holds the rewrite as checked, stored before
+    the voice speaks it."""
+
+    __tablename__ = "narration_script"
+    __table_args__ = (Index("ix_narration_script_project", "video_project_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    video_project_id: Mapped[str] = mapped_column(ForeignKey("video_project.id"))
+    model: Mapped[str] = mapped_column(String(120))
+    prompt: Mapped[str] = mapped_column(Text)
+    lines: Mapped[list[str] | None] = mapped_column(JSON)
+    warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submit_token: Mapped[str | None] = mapped_column(String(64))
+    submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    script_url: Mapped[str | None] = mapped_column(Text)
+    provider_request_id: Mapped[str | None] = mapped_column(Text)
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
 class ImageProject(Base, Submittable):
     """A listing's photos enhanced together in one style; its status follows its photos
     (`resources.repository.image_projects.follow`). `run_id` stays empty: each photo has its own

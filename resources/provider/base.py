@@ -21,6 +21,7 @@ class Kind(StrEnum):
     INPAINT = "inpaint"
     IMAGE_TO_VIDEO = "image_to_video"
     SPEECH = "speech"  # one narration line: `prompt` spoken by `voice` at `speed`
+    SCRIPT = "script"  # the narration rewritten: `prompt` (facts, lines) under `instructions`
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class GenerationJob:
     transition: bool = False  # a move from `image` to `end_image` between two rooms
     voice: str = ""  # speech
     speed: float = 1.0  # speech: 1.0 is the voice's natural pace
+    instructions: str = ""  # script: the writer's system prompt
     label: str = ""  # for logs: "clip 2 (kitchen)"
     submit_token: str = ""  # the slot's claim: lets a provider's callback name the slot
 

@@ -14,6 +14,7 @@ client's transport hands those failures to us: a submit that may have reached fa
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -76,6 +77,7 @@ class FalProvider(ProviderResource):
     inpaint_model: str = pricing.QWEN_INPAINT
     video_model: str = pricing.KLING_I2V
     speech_model: str = pricing.KOKORO_TTS
+    script_model: str = pricing.ANY_LLM
     poll_interval_s: float = Field(default=1.0, ge=1.0)  # seen sooner, its place is freed sooner
     start_timeout_s: float = Field(default=300.0, gt=1.0, description="fal's time-to-start")
     submit_timeout_s: float = Field(default=30.0, gt=0)
@@ -105,6 +107,7 @@ class FalProvider(ProviderResource):
             Kind.IMAGE_EDIT: self.image_edit_model,
             Kind.INPAINT: self.inpaint_model,
             Kind.SPEECH: self.speech_model,
+            Kind.SCRIPT: self.script_model,
         }
         return models.get(kind, self.video_model)
 
@@ -162,11 +165,17 @@ class FalProvider(ProviderResource):
         done = self._until_completed(
             handle, request_id, _what(job), started + timeout_s, on_update, should_stop
         )
-        media = fal_models.result_media(job.kind, self._result(handle, done, what), model)
-        if on_update:
-            on_update(f"{_what(job)}: downloading the result")
-        path = workdir / fal_models.result_filename(fal_id, media.url, job.kind)
-        content_type = self._download(media.url, job.kind, path, what)
+        payload = self._result(handle, done, what)
+        if job.kind is Kind.SCRIPT:
+            path = workdir / fal_models.result_filename(fal_id, ".json", job.kind)
+            content_type = "application/json"
+            path.write_text(json.dumps({"output": fal_models.result_text(payload, model)}))
+        else:
+            media = fal_models.result_media(job.kind, payload, model)
+            if on_update:
+                on_update(f"{_what(job)}: downloading the result")
+            path = workdir / fal_models.result_filename(fal_id, media.url, job.kind)
+            content_type = self._download(media.url, job.kind, path, what)
         return GenerationResult(
             path=path,
             content_type=content_type,

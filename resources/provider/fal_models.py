@@ -108,11 +108,27 @@ class KokoroInput(_FalInput):
     speed: float = Field(ge=0.1, le=5.0)
 
 
+WRITER_LLM = "google/gemini-2.5-flash"
+"""The model of any-llm's catalogue the script writer asks: a standard-rate one (premium
+models cost ten times as much)."""
+
+
+class AnyLlmInput(_FalInput):
+    """`fal-ai/any-llm`: one chat completion, here the narration rewritten as JSON."""
+
+    prompt: str = Field(min_length=1)
+    system_prompt: str = Field(min_length=1)
+    model: str = WRITER_LLM
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=1500, gt=0)
+
+
 INPUT_SCHEMAS: dict[Kind, type[_FalInput]] = {
     Kind.IMAGE_EDIT: NanoBananaEditInput,
     Kind.INPAINT: QwenInpaintInput,
     Kind.IMAGE_TO_VIDEO: KlingImageToVideoInput,
     Kind.SPEECH: KokoroInput,
+    Kind.SCRIPT: AnyLlmInput,
 }
 
 
@@ -120,6 +136,8 @@ def _fields(job: GenerationJob, url_for: UrlFor) -> dict[str, Any]:
     """The schema's fields for `job`, media inputs turned into URLs by `url_for`."""
     if job.kind is Kind.SPEECH:
         return {"prompt": job.prompt, "voice": job.voice, "speed": job.speed}
+    if job.kind is Kind.SCRIPT:
+        return {"prompt": job.prompt, "system_prompt": job.instructions}
     if job.image is None:
         raise InputRejected(f"{job.label or job.kind.value}: needs an image")
     if job.kind is Kind.IMAGE_EDIT:
@@ -213,6 +231,30 @@ class AudioOutput(BaseModel):
     audio: FalFile
 
 
+class ChatOutput(BaseModel):
+    """any-llm: `output`, with `error` and `partial` when the model did not finish."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    output: str
+    error: str | None = None
+    partial: bool | None = None
+
+
+def result_text(payload: Any, model: str) -> str:
+    """The text an any-llm result holds; an error or a partial answer is a final provider
+    fault (asking the same request again returns the same answer)."""
+    try:
+        chat = ChatOutput.model_validate(payload)
+    except ValidationError as exc:
+        problems = render_errors(exc.errors(include_url=False, include_input=False))
+        raise ProviderError(f"{model} returned no text: {problems}", retryable=False) from None
+    if chat.error or chat.partial:
+        why = chat.error or "the answer was cut short"
+        raise ProviderError(f"{model} did not finish: {why}", retryable=False)
+    return chat.output
+
+
 def result_media(kind: Kind, payload: Any, model: str) -> FalFile:
     """The media file in a fal result; a result without one is a provider fault, not retried
     (waiting on the same request again returns the same result)."""
@@ -232,6 +274,7 @@ def result_media(kind: Kind, payload: Any, model: str) -> FalFile:
 RESULT_SUFFIXES = {
     Kind.IMAGE_TO_VIDEO: (".mp4", ".mov", ".webm"),
     Kind.SPEECH: (".wav", ".mp3", ".ogg", ".flac", ".m4a"),
+    Kind.SCRIPT: (".json",),
 }
 """A result's allowed extensions, the first the default (images: `IMAGE_SUFFIXES`)."""
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from resources.engine import image as image_engine
-from resources.errors import Canceled
+from resources.errors import Canceled, InputRejected
 from resources.provider.base import (
     GenerationJob,
     GenerationResult,
@@ -26,6 +26,7 @@ MODELS = {
     Kind.INPAINT: "local/inpaint-telea",
     Kind.IMAGE_TO_VIDEO: "local/ken-burns",
     Kind.SPEECH: "local/piper",
+    Kind.SCRIPT: "local/facts",
 }
 OFFLINE_VOICE = "joe"
 """Who speaks a line on the offline engine, whichever voice the project names (a preview of a
@@ -84,6 +85,8 @@ class LocalProvider(ProviderResource):
         """Nothing runs in the background, so there is nothing to stop."""
 
     def _render(self, job: GenerationJob, stem: Path) -> tuple[Path, str]:
+        if job.kind is Kind.SCRIPT:
+            raise InputRejected("the offline engine rewrites no scripts: it speaks them as written")
         if job.kind is Kind.SPEECH:
             from resources.engine.voice import speak
 

@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from resources.models import ImageGeneration, NarrationLine, VideoClip
+from resources.models import ImageGeneration, NarrationLine, NarrationScript, VideoClip
 
 
 class SlotStatus(StrEnum):
@@ -113,7 +113,8 @@ IMAGE = Slot(
     "submit_started_at",
 )
 SPEECH = dataclasses.replace(CLIP, model=NarrationLine, url="audio_url")
-SLOTS = (CLIP, TRANSITION, IMAGE, SPEECH)
+SCRIPT = dataclasses.replace(CLIP, model=NarrationScript, url="script_url")
+SLOTS = (CLIP, TRANSITION, IMAGE, SPEECH, SCRIPT)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from resources.models import (
     ImageProject,
     MusicTrack,
     NarrationLine,
+    NarrationScript,
     VideoClip,
     VideoProject,
 )
@@ -114,15 +115,34 @@ def narration_lines(session: Session, project_id: str) -> list[NarrationLine]:
     )
 
 
-def add_narration_line(session: Session, line: NarrationLine) -> None:
-    """The line's slot, unless it exists (another run of the project may add it first)."""
-    if session.get(NarrationLine, line.id) is not None:
+def add_once(session: Session, line: NarrationLine | NarrationScript) -> None:
+    """The line's (or the script's) slot, unless it exists (another run of the project may add
+    it first)."""
+    if session.get(type(line), line.id) is not None:
         return
     try:
         with session.begin_nested():
             session.add(line)
     except IntegrityError:
-        pass  # a concurrent run inserted the same line: one slot, bought once
+        pass  # a concurrent run inserted the same slot: one slot, bought once
+
+
+def keep_script(session: Session, script_id: str, lines: list[str], warnings: list[str]) -> None:
+    """The script writer's lines as checked, stored before they are spoken."""
+    script = session.get(NarrationScript, script_id)
+    if script is not None:
+        script.lines, script.warnings = lines, warnings
+
+
+def narration_scripts(session: Session, project_id: str) -> list[NarrationScript]:
+    """Every rewrite the paid script writer was asked for, the newest last."""
+    return list(
+        session.scalars(
+            select(NarrationScript)
+            .where(NarrationScript.video_project_id == project_id)
+            .order_by(NarrationScript.created_at, NarrationScript.id)
+        )
+    )
 
 
 def _queued(model: Row, label: str = "Waiting for a worker…") -> dict[str, Any]:

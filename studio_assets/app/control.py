@@ -176,8 +176,10 @@ def _cancel_requests(
         with db.session() as session:
             clip_ids = [c.id for c in rows.clips(session, row_id)]
             line_ids = [line.id for line in rows.narration_lines(session, row_id)]
+            script_ids = [script.id for script in rows.narration_scripts(session, row_id)]
         targets = [(slot, cid) for cid in clip_ids for slot in (ledger.CLIP, ledger.TRANSITION)]
         targets += [(ledger.SPEECH, line_id) for line_id in line_ids]
+        targets += [(ledger.SCRIPT, script_id) for script_id in script_ids]
     canceled = []
     for slot, slot_row in targets:
         with db.session() as session:

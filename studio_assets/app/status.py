@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from resources.database import AppDatabase
-from resources.models import ImageGeneration, VideoClip, VideoProject
-from resources.provider.local import OFFLINE_VOICE
+from resources.models import ImageGeneration, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
 from studio_assets.app.image_projects import image_project_status
-from studio_assets.domain.narration import FAL, VOICES, NarrationSpec
-from studio_assets.domain.narration_plan import planned_speech, resolve_lines, script_json
+from studio_assets.app.narration_status import narration_status
 from studio_assets.domain.project_spec import priority_name
-from studio_assets.domain.publishing import BrandingSpec, ListingSpec
 from studio_assets.runtime.photos import photo_warnings
 
 FREE = ["preview", "cards", "renditions", "loudness"]
@@ -87,48 +83,12 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
             "run_id": row.run_id,
             "warnings": photo_warnings(storage, row),
             "preview": _preview(storage, row),
-            "narration": narration_status(row, rows.clips(session, project_id)),
+            "narration": narration_status(
+                row,
+                rows.clips(session, project_id),
+                rows.narration_scripts(session, project_id),
+            ),
         }
-
-
-@dataclass(frozen=True)
-class _Planned:
-    label: str
-    duration: int
-    transition: str
-
-
-def _spoken_by(narration: NarrationSpec, preview: bool) -> str:
-    voice = VOICES[narration.voice]
-    if voice.engine != FAL:
-        return f"{voice.id} (offline voice, free)"
-    paid = f"{voice.id} (Kokoro on Fal.ai, {voice.cents_per_1000_chars:g} ¢ per 1000 characters)"
-    if preview:
-        return f"{OFFLINE_VOICE} (offline voice, free) for the preview; {paid} once approved"
-    return paid
-
-
-def narration_status(row: VideoProject, clips: list[VideoClip]) -> dict[str, Any] | None:
-    """The narration block with its resolved script: each line, its clip, when it is planned
-    to start and how long it should last (estimated before the voice speaks; the run fits the
-    measured speech again)."""
-    if not row.narration:
-        return None
-    try:
-        narration = NarrationSpec.model_validate(row.narration)
-        listing = ListingSpec.model_validate(row.listing) if row.listing else None
-        branding = BrandingSpec.model_validate(row.branding) if row.branding else None
-    except ValueError as exc:
-        return {**row.narration, "error": f"narration cannot be read: {exc}"}
-    planned = [
-        _Planned(c.room_label or c.room_type, c.duration_seconds, c.transition_type) for c in clips
-    ]
-    lines = resolve_lines(narration, row.name, planned, listing, branding)
-    return {
-        **narration.model_dump(),
-        "spoken_by": _spoken_by(narration, row.preview),
-        "script": script_json(planned_speech(narration, lines, planned), planned),
-    }
 
 
 def _preview(storage: StorageResource, row: VideoProject) -> dict[str, Any] | None:

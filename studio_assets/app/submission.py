@@ -183,11 +183,12 @@ def submit_project(
     draft: bool = False,
     model: str = "",
     speech_model: str = "",
+    writer_model: str = "",
 ) -> str:
     """Create a project with its clips (and music), validated and uploaded, then `queued`.
 
-    `model` and `speech_model` are the video and speech models of the provider that will run
-    it (`ProviderResource.model_for`):
+    `model`, `speech_model` and `writer_model` are the video, speech and script models of the
+    provider that will run it (`ProviderResource.model_for`):
     the project stores its estimate now, as the run will compute it, so a draft shows the price
     before anyone pays (models off the price table, such as the local engine's, cost 0)."""
     clips = spec.ordered_clips()
@@ -260,6 +261,7 @@ def submit_project(
                     spec.generate_native_audio,
                     spoken=spec.paid_lines(),
                     speech_model=speech_model,
+                    writer_model=writer_model if spec.rewrites() else "",
                 ).total_cents,
             ),
         )

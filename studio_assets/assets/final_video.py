@@ -33,6 +33,7 @@ from studio_assets.runtime.progress import Tracker
 from studio_assets.runtime.projects import billed_cents, load_project
 from studio_assets.runtime.renditions import make_renditions, other_sounds, project_renditions
 from studio_assets.runtime.row_validation import stored_spec
+from studio_assets.runtime.script_writing import Writer, writer_for
 from studio_assets.runtime.speech import Speaker, speaker_for
 
 COMPILE_RETRY = dg.RetryPolicy(
@@ -95,13 +96,12 @@ def final_video(
         tracker.report("compiling", COMPILE_PROGRESS[0], "Compiling final video…")
         with tempfile.TemporaryDirectory(prefix="studio-compile-") as tmp:
             workdir = Path(tmp)
-            speaker = None
+            narrator = None
             if row.narration:
                 tracker.report("compiling", 80, "Speaking the narration…")
-                speaker = speaker_for(
-                    context, config.forced, app_db, storage, provider, row, tracker
-                )
-            plan, narrated = _plan(storage, app_db, row, project.clips, workdir, speaker)
+                buying = (context, config.forced, app_db, storage, provider, row, tracker)
+                narrator = (speaker_for(*buying), writer_for(*buying))
+            plan, narrated = _plan(storage, app_db, row, project.clips, workdir, narrator)
             tracker.report("compiling", 85, f"Joining {plural(len(plan.segments), 'segment')}…")
             report = compile_video(plan, workdir / "out", sounds=other_sounds(row, narrated))
             made = _renditions(tracker, storage, row, report, narrated, workdir / "renditions")
@@ -133,7 +133,7 @@ def _plan(
     row: VideoProject,
     clips: list[VideoClip],
     workdir: Path,
-    speaker: Speaker | None,
+    narrator: tuple[Speaker, Writer | None] | None,
 ) -> tuple[CompilePlan, Narrated | None]:
     """Clip 1, transition 1→2 (if it exists), clip 2, … probed and planned, with the narration
     spoken and fitted over them."""
@@ -163,8 +163,9 @@ def _plan(
             track.audio_url, workdir / "music", row.workspace_id, MAX_MEDIA_BYTES, library=True
         )
     narrated = None
-    if speaker is not None:
-        narrated = narrate(stored_spec(db, row, clips), timeline, workdir / "speech", speaker)
+    if narrator is not None:
+        spec = stored_spec(db, row, clips)
+        narrated = narrate(spec, timeline, workdir / "speech", *narrator)
     holds: dict[int, float] = {}
     voice: tuple[VoiceLine, ...] = ()
     if narrated is not None:

@@ -87,12 +87,14 @@ def video_clips(
         paid, provider = provider, engine_for(project.row, provider)  # a preview: free engine
         provider.check_ready()
         model = paid.model_for(Kind.IMAGE_TO_VIDEO)  # the estimate is what approving costs
+        spec = stored_spec(app_db, project.row, project.clips)
         cost = estimate(
             model,
             project.clips,
             project.row.generate_native_audio,
-            spoken=stored_spec(app_db, project.row, project.clips).paid_lines(),
+            spoken=spec.paid_lines(),
             speech_model=paid.model_for(Kind.SPEECH),
+            writer_model=paid.model_for(Kind.SCRIPT) if spec.rewrites() else "",
         )
         with app_db.session() as session:
             rows.start(session, VideoProject, project_id, context.run.run_id, "generating")

@@ -125,6 +125,7 @@ class Wiring:
             draft=draft,
             model=self.provider.model_for(Kind.IMAGE_TO_VIDEO),
             speech_model=self.provider.model_for(Kind.SPEECH),
+            writer_model=self.provider.model_for(Kind.SCRIPT),
         )
 
     def submit_image_project(self, data: dict[str, Any], draft: bool = False) -> str:

@@ -95,6 +95,9 @@ class NarrationSpec(SpecModel):
     """Spoken over the listing card (replaces the written intro; "" for none)."""
     outro: str | None = None
     """Spoken over the agent card, in branded renditions only (MLS rules; "" for none)."""
+    writer: Literal["facts", "llm"] = "facts"
+    """Who writes an `auto` script: `facts` (free, from the spec's facts) or `llm`, fal's
+    any-llm rewriting those lines once, paid, its answer checked (`domain.script_writer`)."""
 
     @field_validator("voice")
     @classmethod
@@ -111,6 +114,20 @@ class NarrationSpec(SpecModel):
                 f"unknown language {language!r}; the languages are: {', '.join(LANGUAGES)}"
             )
         return language
+
+    @model_validator(mode="after")
+    def _writer_writes_auto(self) -> NarrationSpec:
+        if self.writer == "llm" and self.script != "auto":
+            raise ValueError(
+                'narration.writer "llm" rewrites the written script ("script": "auto"); '
+                "given lines are spoken as they are"
+            )
+        return self
+
+    def written(self, role: str) -> bool:
+        """Whether a line of `role` is written (by the writers), not given by the spec."""
+        given = {"intro": self.intro, "outro": self.outro}.get(role)
+        return self.script == "auto" if role == "room" else given is None
 
     @model_validator(mode="after")
     def _voice_speaks_language(self) -> NarrationSpec:

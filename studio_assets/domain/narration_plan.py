@@ -5,10 +5,10 @@ again (`speech_timing.plan_speech`) over the clips it really has."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from studio_assets.domain.narration import NarrationSpec
+from studio_assets.domain.narration import MAX_LINE_CHARS, NarrationSpec
 from studio_assets.domain.publishing import BrandingSpec, ListingSpec
 from studio_assets.domain.script import Line, Role, script_lines
 from studio_assets.domain.speech_timing import (
@@ -20,6 +20,7 @@ from studio_assets.domain.speech_timing import (
     clip_fit,
     estimated_s,
     plan_speech,
+    seconds_for,
 )
 
 TRANSITION_S = 5.0
@@ -57,24 +58,61 @@ def resolve_lines(
     branding: BrandingSpec | None,
 ) -> list[Line]:
     """The script: given lines as they are, or written to fit the planned clips."""
-    last = len(clips) - 1
+    room_s = _room_for(clips, listing, branding)
 
     def fits(role: Role, clip: int, options: list[str]) -> int:
+        for n, text in enumerate(options):
+            if _fits(room_s(role, clip), len(text), narration.speed):
+                return n
+        return len(options) - 1
+
+    rooms = [clip.label for clip in clips]
+    return script_lines(narration, name, rooms, listing, branding, fits)
+
+
+def line_budgets(
+    narration: NarrationSpec,
+    lines: Sequence[Line],
+    clips: Sequence[PlannedClip],
+    listing: ListingSpec | None,
+    branding: BrandingSpec | None,
+) -> list[int]:
+    """How many characters each line may have and still fit its clip as the written script
+    does (at most AUTO_HOLD_S of hold) — and never fewer than it has now."""
+    room_s = _room_for(clips, listing, branding)
+
+    def budget(line: Line) -> int:
+        seconds = room_s(line.role, line.clip)
+        most = next(
+            (n for n in range(MAX_LINE_CHARS, 0, -1) if _fits(seconds, n, narration.speed)), 0
+        )
+        return max(len(line.text), most)
+
+    return [budget(line) for line in lines]
+
+
+def _room_for(
+    clips: Sequence[PlannedClip], listing: ListingSpec | None, branding: BrandingSpec | None
+) -> Callable[[Role, int], float]:
+    """The seconds of its clip a line of `role` is written for (a clip shared with the intro
+    or the outro gives each line its part)."""
+    last = len(clips) - 1
+
+    def room_s(role: Role, clip: int) -> float:
         shared = (
             role != "room"
             or (clip == 0 and listing is not None)
             or (clip == last and branding is not None)
         )
         share = _SHARE[role] if shared else 1.0
-        room = (clips[clip].duration - LEAD_S - TAIL_S - GAP_S * shared) * share
-        for n, text in enumerate(options):
-            _, hold = clip_fit(room + LEAD_S + TAIL_S, [estimated_s(text, narration.speed)])
-            if hold <= AUTO_HOLD_S:
-                return n
-        return len(options) - 1
+        return (clips[clip].duration - LEAD_S - TAIL_S - GAP_S * shared) * share
 
-    rooms = [clip.label for clip in clips]
-    return script_lines(narration, name, rooms, listing, branding, fits)
+    return room_s
+
+
+def _fits(room_s: float, chars: int, speed: float) -> bool:
+    _, hold = clip_fit(room_s + LEAD_S + TAIL_S, [seconds_for(chars, speed)])
+    return hold <= AUTO_HOLD_S
 
 
 def planned_speech(

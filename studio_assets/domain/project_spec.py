@@ -178,6 +178,10 @@ class ProjectSpec(SpecModel):
             return []
         return list(dict.fromkeys(line.text for line in self.spoken_lines()))
 
+    def rewrites(self) -> bool:
+        """Whether the paid script writer rewrites the lines (one request, priced)."""
+        return self.narration is not None and self.narration.writer == "llm"
+
     def ordered_clips(self) -> list[ClipSpec]:
         """The clips in the order they play: as given, or as a walk-through."""
         if not self.auto_sequence:

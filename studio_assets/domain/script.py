@@ -101,7 +101,7 @@ def given_line_problems(
     for where, text in given:
         if problem := line_problem(text):
             problems.append(f"{where} {problem}")
-        elif unbranded and where != "narration outro" and (word := _agent_word(text, branding)):
+        elif unbranded and where != "narration outro" and (word := agent_word(text, branding)):
             problems.append(
                 f"{where} names {word!r}, which the unbranded cut may not say (MLS rules); "
                 "say it in the outro, which only branded renditions speak"
@@ -109,7 +109,7 @@ def given_line_problems(
     return problems
 
 
-def _agent_word(text: str, branding: BrandingSpec | None) -> str | None:
+def agent_word(text: str, branding: BrandingSpec | None) -> str | None:
     if branding is None:
         return None
     folded = text.casefold()

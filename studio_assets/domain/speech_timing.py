@@ -53,7 +53,12 @@ class SpeechPlan:
 
 def estimated_s(text: str, speed: float = 1.0) -> float:
     """The planned length of `text` spoken at `speed`, before it is synthesised."""
-    return round(len(text) / (CHARS_PER_S * speed), 2)
+    return seconds_for(len(text), speed)
+
+
+def seconds_for(chars: int, speed: float = 1.0) -> float:
+    """The planned length of `chars` characters spoken at `speed`."""
+    return round(chars / (CHARS_PER_S * speed), 2)
 
 
 def plan_speech(

@@ -59,9 +59,12 @@ def estimate(
     transition_seconds: int = 5,
     spoken: Sequence[str] = (),
     speech_model: str = "",
+    writer_model: str = "",
 ) -> Cost:
     """Clips (with audio if asked) plus every planned transition (never with audio), plus each
-    `spoken` line a paid voice reads (one request per line; `speech_model` "" when free)."""
+    `spoken` line a paid voice reads (one request per line; `speech_model` "" when free) and
+    the paid script writer's one request (`writer_model`, "" when the script is not
+    rewritten)."""
     clip_cents = sum(
         price_cents(model, seconds=c.duration_seconds, audio=native_audio) for c in clips
     )
@@ -69,7 +72,8 @@ def estimate(
         model, seconds=transition_seconds, audio=False
     )
     speech_cents = sum(price_cents(speech_model, characters=len(text)) for text in spoken)
-    return Cost(clip_cents, transition_cents, speech_cents)
+    writer_cents = price_cents(writer_model) if writer_model else 0
+    return Cost(clip_cents, transition_cents, speech_cents + writer_cents)
 
 
 def span(bounds: tuple[int, int], done: int, total: int) -> int:

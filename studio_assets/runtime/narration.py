@@ -17,6 +17,7 @@ from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.publishing import RenditionSpec
 from studio_assets.domain.script import Line
 from studio_assets.domain.speech_timing import SpeechPlan, TimedLine, plan_speech
+from studio_assets.runtime.script_writing import Writer
 from studio_assets.runtime.speech import Speaker
 
 CAPTION_FONT, CAPTION_FONTS = fonts.FAMILY, fonts.FOLDER
@@ -63,17 +64,20 @@ def narrate(
     timeline: Sequence[tuple[int | None, float]],
     workdir: Path,
     speaker: Speaker,
+    writer: Writer | None = None,
 ) -> Narrated | None:
-    """The spec's lines spoken by `speaker` and placed over `timeline` (the compiled segments
-    in order: `(clip's place in the tour, seconds)`, None for a transition)."""
+    """The spec's lines (rewritten first by `writer`, the paid one) spoken by `speaker` and
+    placed over `timeline` (the compiled segments in order: `(clip's place in the tour,
+    seconds)`, None for a transition)."""
     if spec.narration is None:
         return None
     lines = spec.spoken_lines()
+    if writer is not None:
+        lines = writer(spec, lines, workdir / "script")
     spoken = speaker(lines, workdir)
     speech = plan_speech(timeline, lines, [s.seconds for s in spoken])
-    return Narrated(
-        spec.narration, speech, {ln: s.wav for ln, s in zip(lines, spoken, strict=True)}
-    )
+    wavs = {ln: s.wav for ln, s in zip(lines, spoken, strict=True)}
+    return Narrated(spec.narration, speech, wavs)
 
 
 def master_is_branded(renditions: Sequence[RenditionSpec]) -> bool:

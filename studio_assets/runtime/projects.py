@@ -48,12 +48,17 @@ def drop_preview_clips(db: AppDatabase, project: Project, provider: ProviderReso
 
 
 def billed_cents(db: AppDatabase, project_id: str) -> int:
-    """What the finished clips, transitions and narration lines of this project were billed,
-    in cents."""
+    """What the finished clips, transitions, narration lines and script rewrites of this
+    project were billed, in cents."""
     clips = db.patiently(lambda session: rows.clips(session, project_id))
     lines = db.patiently(lambda session: rows.narration_lines(session, project_id))
-    return sum(
-        (c.cost_cents if c.status == "completed" else 0)
-        + (c.transition_cost_cents if c.transition_status == "completed" else 0)
-        for c in clips
-    ) + sum(line.cost_cents for line in lines if line.status == "completed")
+    scripts = db.patiently(lambda session: rows.narration_scripts(session, project_id))
+    return (
+        sum(
+            (c.cost_cents if c.status == "completed" else 0)
+            + (c.transition_cost_cents if c.transition_status == "completed" else 0)
+            for c in clips
+        )
+        + sum(line.cost_cents for line in lines if line.status == "completed")
+        + sum(script.cost_cents for script in scripts if script.status == "completed")
+    )

@@ -133,7 +133,7 @@ def _add_slots(
     session: Session, project_id: str, narration: NarrationSpec, lines: dict[str, Line]
 ) -> None:
     for slot_id, line in lines.items():
-        rows.add_narration_line(
+        rows.add_once(
             session,
             NarrationLine(
                 id=slot_id,

@@ -9,6 +9,7 @@ and re-uploaded.
 from __future__ import annotations
 
 import io
+import json
 import math
 from pathlib import Path
 
@@ -21,7 +22,13 @@ from resources.database import AppDatabase
 from resources.ffmpeg import probe
 from resources.models import ImageGeneration
 from resources.provider.fal import FalProvider
-from resources.provider.pricing import KLING_I2V, KOKORO_TTS, NANO_BANANA_EDIT, QWEN_INPAINT
+from resources.provider.pricing import (
+    ANY_LLM,
+    KLING_I2V,
+    KOKORO_TTS,
+    NANO_BANANA_EDIT,
+    QWEN_INPAINT,
+)
 from resources.repository import rows
 from resources.storage import S3Storage
 from studio_assets.app import control, status, submission
@@ -192,3 +199,63 @@ def test_a_free_preview_then_approval_buys_each_clip_and_line_once_on_fal(
     assert run(studio, project_id).success  # compiled again: every line is reused
     assert len(standin.jobs) == jobs
     assert project(studio, project_id).actual_cost == done.actual_cost
+
+
+def test_the_paid_writers_checked_lines_are_what_fal_speaks(
+    production: Studio, standin: FalStandin
+) -> None:
+    """`writer: "llm"` on fal: the draft's estimate has the writer's 2 ¢; the writer is asked
+    once, given the facts; its room line naming the agent and its invented number are refused
+    (the written lines are spoken there, the status says why); the rest is spoken as it wrote
+    it; the unbranded cut speaks no agent; the cost is the estimate."""
+    studio = production
+
+    def hostile(body: dict[str, object]) -> str:
+        draft = json.loads(str(body["prompt"]))["draft"]
+        lines = [d["text"] for d in draft]
+        lines[0] = "Welcome home to 3 Oak Lane."
+        lines[1] = "Sam Reyes adores this kitchen."  # the agent, outside the outro
+        lines[2] = "The bedroom, one of 6."  # a number the facts do not hold
+        return json.dumps({"lines": lines})
+
+    standin.script.writer = hostile
+    clips = [
+        {"image": str(room_photo(studio.tmp / f"{room}.jpg", room, (480, 270))), "room_type": room}
+        for room in ("kitchen", "bedroom")
+    ]
+    spec = {"name": "Oak", "listing": {"address": "3 Oak Lane", "beds": 3},
+            "branding": {"agent_name": "Sam Reyes"}, "clips": clips,
+            "renditions": [{"aspect_ratio": "16:9"}, {"aspect_ratio": "16:9", "branded": False}],
+            "narration": {"voice": "af_heart", "writer": "llm"}}  # fmt: skip
+    parsed = parse_spec(ProjectSpec, spec)
+    facts_lines = parsed.paid_lines()
+    project_id = submission.submit_project(
+        studio.db, studio.storage, parsed, model=KLING_I2V, speech_model=KOKORO_TTS,
+        writer_model=ANY_LLM,
+    )  # fmt: skip
+    assert project(studio, project_id).estimated_cost == 2 * 35 + len(facts_lines) + 2
+
+    assert run(studio, project_id).success
+
+    (asked,) = [j.input for j in standin.jobs if j.model == ANY_LLM]
+    assert json.loads(asked["prompt"])["facts"]["address"] == "3 Oak Lane"
+    assert FAL_KEY not in json.dumps(asked)
+    spoken = sorted(j.input["prompt"] for j in standin.jobs if j.model == KOKORO_TTS)
+    shown = status.status_of(studio.db, studio.storage, project_id)["narration"]
+    said = [line["text"] for line in shown["script"]]
+    assert sorted(said) == spoken  # the status shows what was spoken
+    assert said[0] == "Welcome home to 3 Oak Lane."
+    assert said[1:3] == facts_lines[1:3]  # the refused rewrites: the written lines
+    written = shown["written_by"]
+    assert written["status"] == "written"
+    assert [w.split(":")[0] for w in written["warnings"]] == [
+        "narration line 2 (room)", "narration line 3 (room)"
+    ]  # fmt: skip
+    unbranded = [line["text"] for line in shown["script"] if not line["branded_only"]]
+    assert not any("Sam Reyes" in text for text in unbranded)
+    done = project(studio, project_id)
+    assert done.status == "completed" and done.actual_cost == done.estimated_cost
+
+    jobs = len(standin.jobs)
+    assert run(studio, project_id).success  # compiled again: the script and lines are reused
+    assert len(standin.jobs) == jobs

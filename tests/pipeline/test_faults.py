@@ -36,7 +36,7 @@ from sqlalchemy import update
 from resources.database import AppDatabase
 from resources.models import NarrationLine, VideoClip, VideoProject
 from resources.provider.fal import FalProvider
-from resources.provider.pricing import KLING_I2V, KOKORO_TTS
+from resources.provider.pricing import ANY_LLM, KLING_I2V, KOKORO_TTS
 from resources.repository import rows
 from resources.storage import LocalStorage, S3Storage
 from studio_assets.app import control, submission
@@ -344,6 +344,39 @@ def test_worker_killed_before_hearing_a_lines_id_is_never_bought_blindly(
     assert run(studio, project_id, config=forced).success
     assert len(_spoken(standin)) == 4 and _spoken(standin).count(ambiguous.text) == 2
     assert project(studio, project_id).status == "completed"
+
+
+def test_worker_killed_while_the_script_is_written_buys_it_once(
+    faulty: Studio, standin: FalStandin
+) -> None:
+    """kill -9 while fal's any-llm rewrites the script (its id stored): the retry waits on that
+    request, speaks the lines it wrote — each bought once — and costs the estimate."""
+    studio = faulty
+    narrated = {**NARRATED, "narration": {"voice": "am_adam", "writer": "llm"}}
+    project_id = make_project(studio, ROOMS[:2], seamless=(), audio=False, **narrated)
+    child = _run_in_child(studio, project_id)
+    fired: list[bool] = []
+
+    def kill_while_writing(job: Job) -> None:
+        if job.model == ANY_LLM and not fired:
+            fired.append(True)
+            os.kill(child.pid or 0, signal.SIGKILL)
+
+    standin.script.on_poll = kill_while_writing
+    child.join(timeout=300)
+    assert child.exitcode == -signal.SIGKILL
+    assert _spoken(standin) == []  # killed before any line was spoken
+
+    assert run(studio, project_id).success
+
+    assert [j.model for j in standin.jobs].count(ANY_LLM) == 1, "the script was bought once"
+    spoken = _spoken(standin)
+    assert len(spoken) == len(set(spoken)) == 3
+    assert "Welcome home to 12 Elm Street." in spoken  # the writer's lines, not the facts'
+    assert "Come and see the living room." in spoken
+    done = project(studio, project_id)
+    assert done.status == "completed"
+    assert done.actual_cost == done.estimated_cost == 2 * 35 + 3 + 2  # clips, lines, script
 
 
 def _stored_spec(studio: Studio, project_id: str) -> ProjectSpec:

@@ -120,6 +120,21 @@ def make_media(directory: Path) -> Media:
     return Media(jpeg=buffer.getvalue(), mp4=clip.read_bytes(), wav=speech.read_bytes())
 
 
+def rewrite_draft(body: dict[str, Any]) -> str:
+    """What the any-llm stand-in answers the script writer: its draft said another way (the
+    intro welcomes you home, each room invites you in), as JSON, within each line's limit."""
+    draft = json.loads(body["prompt"])["draft"]
+    lines = []
+    for line in draft:
+        text = line["text"]
+        if line["role"] == "intro":
+            text = text.replace("Welcome to", "Welcome home to")
+        elif line["role"] == "room" and line["room"]:
+            text = f"Come and see the {line['room']}."
+        lines.append(text if len(text) <= line["max_characters"] else line["text"])
+    return json.dumps({"lines": lines})
+
+
 @dataclass
 class Script:
     """How the stand-in misbehaves for one test (defaults: everything works at once)."""
@@ -152,6 +167,8 @@ class Script:
     """Called at each status poll, before it is answered."""
     on_result: Callable[[Job], None] | None = None
     """Called when a result is fetched, before it is answered."""
+    writer: Callable[[dict[str, Any]], str] = rewrite_draft
+    """What any-llm answers for a request's input (its `output`)."""
 
 
 @dataclass
@@ -330,6 +347,8 @@ class FalStandin:
         if self.script.result == "500":
             return 500, {"detail": "Runner disconnected", "error_type": "runner_disconnected"}
         job.delivered, job.ended_at = True, job.ended_at or time.time()
+        if "any-llm" in job.model:
+            return 200, {"output": self.script.writer(job.input), "partial": False}
         video, speech = "video" in job.model, "kokoro" in job.model
         name = f"{job.request_id}.{'mp4' if video else 'wav' if speech else 'jpg'}"
         prefix = {"media_404": "media/gone-", "html": "html/"}.get(self.script.result, "media/")

@@ -208,3 +208,31 @@ def test_kokoro_results_are_audio_files() -> None:
     assert fal_models.result_filename("req-1", "https://h/x.exe", Kind.SPEECH) == "fal-req-1.wav"
     with pytest.raises(ProviderError, match="without media"):
         result_media(Kind.SPEECH, {"video": payload["audio"]}, "fal-ai/kokoro/american-english")
+
+
+def test_any_llm_body_is_the_prompt_its_instructions_and_a_standard_model() -> None:
+    job = GenerationJob(Kind.SCRIPT, prompt='{"facts": {}}', instructions="Rewrite it.")
+    assert arguments_for(job, url_for) == {
+        "prompt": '{"facts": {}}',
+        "system_prompt": "Rewrite it.",
+        "model": "google/gemini-2.5-flash",
+        "temperature": 0.7,
+        "max_tokens": 1500,
+    }
+    with pytest.raises(InputRejected, match="system_prompt"):
+        arguments_for(GenerationJob(Kind.SCRIPT, prompt="p"), url_for)
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({"output": "", "error": "rate limited"}, "did not finish: rate limited"),
+        ({"output": '{"lines": ["A', "partial": True}, "the answer was cut short"),
+        ({"text": "hi"}, "returned no text"),
+    ],
+)
+def test_any_llm_errors_and_partial_answers_are_final(payload: object, problem: str) -> None:
+    assert fal_models.result_text({"output": "ok", "partial": False}, "fal-ai/any-llm") == "ok"
+    with pytest.raises(ProviderError, match=problem) as raised:
+        fal_models.result_text(payload, "fal-ai/any-llm")
+    assert not raised.value.retryable

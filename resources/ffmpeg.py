@@ -197,6 +197,23 @@ def probe(path: Path) -> MediaInfo:
     return info
 
 
+def audible(path: Path, seconds: float = 1.0) -> str | None:
+    """Why `path` is not audio that decodes (None: its first `seconds` decode to sound)."""
+    try:
+        with av.open(str(path)) as container:
+            stream = next(iter(container.streams.audio), None)
+            if stream is None:
+                return "has no audio stream"
+            decoded = 0.0
+            for frame in container.decode(stream):
+                decoded += frame.samples / (frame.sample_rate or 1)
+                if decoded >= seconds:
+                    break
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        return f"is not audio FFmpeg can read ({type(exc).__name__})"
+    return None if decoded > 0 else "decodes to no sound"
+
+
 def index_first(path: Path) -> bool:
     """Whether an MP4's index (`moov`) comes before its media (`mdat`) — `+faststart`: a
     player can start while the rest downloads."""

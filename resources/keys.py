@@ -57,11 +57,6 @@ LIBRARY_MUSIC_PREFIX = "library/music/"
 """Shared music tracks every workspace may use (the app's stock library)."""
 
 
-def library_music_key(name: str) -> str:
-    """Key of a stock music track shared by all workspaces."""
-    return check_key(f"{LIBRARY_MUSIC_PREFIX}{name}")
-
-
 def workspace_prefixes(workspace_id: str, upload_prefix: str = "") -> tuple[str, ...]:
     """The key prefixes a row of `workspace_id` may read its inputs from.
 

@@ -54,7 +54,6 @@ class SlotStatus(StrEnum):
 
 CLAIMABLE = (SlotStatus.PENDING, SlotStatus.FAILED)
 LIVE = (SlotStatus.SUBMITTING, SlotStatus.SUBMITTED)
-NEEDS_FORCE = (SlotStatus.AMBIGUOUS, SlotStatus.HELD)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from resources.compile_plan import FRAMES
 from resources.database import AppDatabase
 from resources.engine.photo import framing_for
 from resources.errors import InputRejected
+from resources.ffmpeg import audible
 from resources.keys import plain_name, upload_key
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.repository import rows
@@ -289,7 +290,8 @@ def photo_warnings_now(clips: list[ClipSpec], aspect_ratio: str) -> list[str]:
 
 
 def _check_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> None:
-    """A music URI, or a library track's, must be the workspace's own or the shared library's."""
+    """A music URI, or a library track's, must be the workspace's own or the shared library's;
+    a local file must decode as audio (before anything is uploaded)."""
     if spec.music is None:
         return
     url = spec.music.audio_url or ""
@@ -298,6 +300,12 @@ def _check_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -
             url = rows.get_music(session, spec.music.track_id).audio_url
     if is_uri(url):
         checked_uri(storage, spec.workspace_id, url, "music", library=True)
+    elif spec.music.audio_url:
+        path = Path(url).expanduser()
+        if not path.is_file():
+            raise InputRejected(f"music file not found: {url}")
+        if problem := audible(path):
+            raise InputRejected(f"music {path.name} {problem}: give an MP3, M4A, WAV or OGG file")
 
 
 def _stage_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> str | None:
@@ -307,10 +315,8 @@ def _stage_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -
         with db.session() as session:
             return str(rows.get_music(session, spec.music.track_id).id)
     url = spec.music.audio_url or ""
-    if not is_uri(url):
+    if not is_uri(url):  # checked by `_check_music`
         path = Path(url).expanduser()
-        if not path.is_file():
-            raise InputRejected(f"music file not found: {url}")
         url = storage.put_file(
             upload_key(spec.workspace_id, new_id("up"), "music" + (path.suffix or ".mp3")), path
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -109,14 +108,6 @@ def save_zip(storage: StorageResource, archive: Archive, path: Path) -> Archive:
         partial.unlink(missing_ok=True)
         raise
     return written
-
-
-def store_zip(db: AppDatabase, storage: StorageResource, archive: Archive) -> tuple[str, Archive]:
-    """Write the ZIP next to the project in storage and record it on the project (`zip_url`,
-    which the status JSON presigns); its URI and the archive as written."""
-    with tempfile.TemporaryDirectory(prefix="studio-zip-") as tmp:
-        written = save_zip(storage, archive, Path(tmp) / "photos.zip")
-        return upload_zip(db, storage, archive.project, Path(tmp) / "photos.zip"), written
 
 
 def upload_zip(db: AppDatabase, storage: StorageResource, project: ImageProject, path: Path) -> str:

@@ -9,9 +9,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from resources.errors import InputRejected, NotFound, ProviderError
+import dagster as dg
+
+from resources.errors import InputRejected, NotFound, ProviderError, StudioError
 from studio_assets.runtime.failures import user_message
 from studio_assets.runtime.stopping import StopFlag
+
+log = dg.get_dagster_logger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -54,6 +58,8 @@ def run_with_retry(
         try:
             return ItemResult(item, work(item), None, attempt)
         except Exception as exc:
+            if not isinstance(exc, StudioError):
+                log.warning(f"attempt {attempt} on {item!r:.80} raised", exc_info=True)  # a bug?
             if attempt == retry.attempts or not retryable(exc) or stop.is_set():
                 return ItemResult(item, None, user_message(exc), attempt)
             if on_retry:

@@ -14,12 +14,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
+
 from resources.keys import video_key
 from resources.models import VideoProject
 from resources.provider.base import MediaInput
 from resources.storage import StorageResource
 from studio_assets.domain.framing import FramedPhoto, fit_to_frame
 from studio_assets.domain.validation import inspect_image
+
+log = dg.get_dagster_logger(__name__)
 
 _NAME = "inputs/photo-warnings.json"
 _MAX_BYTES = 1024 * 1024
@@ -45,7 +49,8 @@ def photo_warnings(storage: StorageResource, project: VideoProject) -> list[str]
         with tempfile.TemporaryDirectory(prefix="studio-warnings-") as tmp:
             path = storage.fetch(uri, Path(tmp) / "photo-warnings.json", max_bytes=_MAX_BYTES)
             warnings = json.loads(path.read_text()).get("warnings", [])
-    except Exception:  # storage down, or a file not ours: the status must answer anyway
+    except Exception as exc:  # storage down, or a file not ours: the status must answer anyway
+        log.warning(f"the photo warnings of {project.id} could not be read: {exc!r:.300}")
         return []
     return [str(w) for w in warnings] if isinstance(warnings, list) else []
 

@@ -305,9 +305,7 @@ def test_on_postgres_and_s3_the_zip_streams_from_the_bucket(s3_studio: Studio) -
 
     path = s3_studio.tmp / "out" / "photos.zip"
     written = zipping.save_zip(s3_studio.storage, zipping.plan(s3_studio.db, project_id), path)
-    uri, _ = zipping.store_zip(
-        s3_studio.db, s3_studio.storage, zipping.plan(s3_studio.db, project_id)
-    )
+    uri = zipping.upload_zip(s3_studio.db, s3_studio.storage, written.project, path)  # as the CLI
 
     assert len(written.entries) == 3 and written.missing == []
     with zipfile.ZipFile(path) as archive:

@@ -7,11 +7,14 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from sqlalchemy import select
 
 from resources.compiler import compile_video
 from resources.errors import InputRejected
 from resources.ffmpeg import probe, run_ffmpeg
+from resources.models import MusicTrack, VideoProject
 from resources.repository import ledger
+from studio_assets.app import submission
 from studio_assets.app.samples import room_photo
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import parse_spec
@@ -236,3 +239,31 @@ def test_sound_too_peaky_for_minus_14_is_delivered_at_its_ceiling_not_refused(tm
     limited = _loudness_check(peaky, True)
     assert limited.passed and limited.metadata["limited_by_true_peak"].value is True
     assert not _loudness_check(quiet, True).passed
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda p: p.write_text("not a song"), "is not audio FFmpeg can read"),
+        (lambda p: room_photo(p.with_suffix(".jpg"), "k", (64, 36)).rename(p), "no audio stream"),
+        (lambda p: p.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff" * 64), "music"),
+    ],
+    ids=["text", "a photo", "a truncated mp3"],
+)
+def test_music_that_is_not_audio_is_refused_at_submit_with_nothing_written(
+    sqlite_studio: Studio, make: object, why: str
+) -> None:
+    """Music that does not decode is refused at submit, naming the file — before any photo is
+    uploaded or any row exists — not when the run starts."""
+    studio = sqlite_studio
+    song = studio.tmp / "song.mp3"
+    make(song)  # type: ignore[operator]
+    spec = {"name": "Quiet", "music": {"audio_url": str(song)},
+            "clips": [{"image": str(room_photo(studio.tmp / "k.jpg", "kitchen", (640, 360))),
+                       "room_type": "kitchen"}]}  # fmt: skip
+    with pytest.raises(InputRejected, match=f"music song.mp3 .*{re.escape(why)}|{why}"):
+        submission.submit_project(studio.db, studio.storage, parse_spec(ProjectSpec, spec))
+    with studio.db.session() as session:
+        assert session.scalars(select(VideoProject)).all() == []
+        assert session.scalars(select(MusicTrack)).all() == []
+    assert not list((studio.tmp / "storage").rglob("*.*"))  # nothing uploaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -19,6 +20,11 @@ def plain_name(text: str, limit: int = 80) -> str:
     plain = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text.decode())
     plain = re.sub(r"\.{2,}", ".", plain).lstrip("._-")
     return plain[:limit].rstrip(".-")
+
+
+def content_id(prefix: str, *parts: str) -> str:
+    """`{prefix}_` and a digest of `parts`: the same parts always name the same slot row."""
+    return f"{prefix}_{hashlib.sha256(chr(0x1F).join(parts).encode()).hexdigest()[:40]}"
 
 
 def check_key(key: str) -> str:

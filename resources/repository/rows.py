@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +55,9 @@ MODELS: dict[str, Row] = {
     "image_project": ImageProject,
 }
 LABELS = {VideoProject: "video project", ImageGeneration: "image", ImageProject: "image project"}
+
+
+S = TypeVar("S", NarrationLine, NarrationScript)
 
 
 def model_for(table: str) -> Row:
@@ -106,13 +109,7 @@ def clips(session: Session, project_id: str) -> list[VideoClip]:
 
 def narration_lines(session: Session, project_id: str) -> list[NarrationLine]:
     """Every line a paid voice was asked to speak for the project, edited ones included."""
-    return list(
-        session.scalars(
-            select(NarrationLine)
-            .where(NarrationLine.video_project_id == project_id)
-            .order_by(NarrationLine.created_at, NarrationLine.id)
-        )
-    )
+    return _narration_slots(session, NarrationLine, project_id)
 
 
 def add_once(session: Session, line: NarrationLine | NarrationScript) -> None:
@@ -136,11 +133,15 @@ def keep_script(session: Session, script_id: str, lines: list[str], warnings: li
 
 def narration_scripts(session: Session, project_id: str) -> list[NarrationScript]:
     """Every rewrite the paid script writer was asked for, the newest last."""
+    return _narration_slots(session, NarrationScript, project_id)
+
+
+def _narration_slots(session: Session, model: type[S], project_id: str) -> list[S]:
     return list(
         session.scalars(
-            select(NarrationScript)
-            .where(NarrationScript.video_project_id == project_id)
-            .order_by(NarrationScript.created_at, NarrationScript.id)
+            select(model)
+            .where(model.video_project_id == project_id)
+            .order_by(model.created_at, model.id)
         )
     )
 

@@ -12,7 +12,6 @@ engine (`STUDIO_PROVIDER=local`, a preview) writes nothing: it speaks the writte
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ import dagster as dg
 
 from resources.database import AppDatabase
 from resources.errors import ProviderError
+from resources.keys import content_id
 from resources.models import NarrationScript, VideoProject
 from resources.provider.base import GenerationJob, Kind, ProviderResource
 from resources.provider.local import LocalProvider
@@ -47,8 +47,7 @@ MAX_ANSWER_BYTES = 1024 * 1024
 
 
 def script_id(project_id: str, model: str, prompt: str) -> str:
-    digest = hashlib.sha256("\x1f".join((project_id, model, prompt)).encode()).hexdigest()
-    return f"ns_{digest[:40]}"
+    return content_id("ns", project_id, model, prompt)
 
 
 def writer_for(

@@ -11,7 +11,6 @@ paid voice's lines are spoken by the offline voice, free.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from resources.database import AppDatabase
 from resources.engine.voice import Speech, speak
 from resources.errors import ProviderError
 from resources.ffmpeg import probe
+from resources.keys import content_id
 from resources.models import NarrationLine, VideoProject
 from resources.provider.base import GenerationJob, Kind, ProviderResource
 from resources.provider.local import OFFLINE_VOICE, LocalProvider
@@ -58,10 +58,7 @@ def speech_job(narration: NarrationSpec, line: Line) -> GenerationJob:
 
 
 def line_id(project_id: str, narration: NarrationSpec, text: str) -> str:
-    digest = hashlib.sha256(
-        "\x1f".join((project_id, narration.voice, f"{narration.speed:.3f}", text)).encode()
-    ).hexdigest()
-    return f"nl_{digest[:40]}"
+    return content_id("nl", project_id, narration.voice, f"{narration.speed:.3f}", text)
 
 
 def offline_speaker(narration: NarrationSpec) -> Speaker:

@@ -124,7 +124,21 @@ class VideoClip(Base, Timestamps):
     transition_error: Mapped[str | None] = mapped_column(Text)
 
 
-class NarrationLine(Base, Timestamps):
+class LedgerSlot:
+    """A narration slot's ledger columns (`resources.repository.ledger`; the media URL is the
+    table's own)."""
+
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submit_token: Mapped[str | None] = mapped_column(String(64))
+    submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_request_id: Mapped[str | None] = mapped_column(Text)
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class NarrationLine(Base, Timestamps, LedgerSlot):
     """One line of a project's narration spoken by a paid voice: a ledger slot like a clip's.
 
     Its id is a digest of the project, voice, speed and text (`runtime.speech.line_id`): the same
@@ -138,18 +152,10 @@ class NarrationLine(Base, Timestamps):
     voice: Mapped[str] = mapped_column(String(40))
     speed: Mapped[float]
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    submit_token: Mapped[str | None] = mapped_column(String(64))
-    submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     audio_url: Mapped[str | None] = mapped_column(Text)
-    provider_request_id: Mapped[str | None] = mapped_column(Text)
-    cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    error_message: Mapped[str | None] = mapped_column(Text)
 
 
-class NarrationScript(Base, Timestamps):
+class NarrationScript(Base, Timestamps, LedgerSlot):
     """The paid script writer's rewrite of a project's lines (fal's any-llm): a ledger slot like
     a clip's, bought once. Its id is a digest of the project, the model and the prompt
     (`runtime.script_writing.script_id`); `lines` holds the rewrite as checked, stored before
@@ -164,15 +170,7 @@ class NarrationScript(Base, Timestamps):
     prompt: Mapped[str] = mapped_column(Text)
     lines: Mapped[list[str] | None] = mapped_column(JSON)
     warnings: Mapped[list[str] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    submit_token: Mapped[str | None] = mapped_column(String(64))
-    submit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     script_url: Mapped[str | None] = mapped_column(Text)
-    provider_request_id: Mapped[str | None] = mapped_column(Text)
-    cost_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    error_message: Mapped[str | None] = mapped_column(Text)
 
 
 class ImageProject(Base, Submittable):

@@ -34,7 +34,7 @@ import uvicorn
 from sqlalchemy import update
 
 from resources.database import AppDatabase
-from resources.models import NarrationLine, VideoClip, VideoProject
+from resources.models import NarrationLine, NarrationScript, VideoClip, VideoProject
 from resources.provider.fal import FalProvider
 from resources.provider.pricing import ANY_LLM, KLING_I2V, KOKORO_TTS
 from resources.repository import rows
@@ -377,6 +377,40 @@ def test_worker_killed_while_the_script_is_written_buys_it_once(
     done = project(studio, project_id)
     assert done.status == "completed"
     assert done.actual_cost == done.estimated_cost == 2 * 35 + 3 + 2  # clips, lines, script
+
+
+def test_worker_killed_before_hearing_the_scripts_id_never_buys_it_again(
+    faulty: Studio, standin: FalStandin
+) -> None:
+    """kill -9 between fal accepting the script request and our hearing its id: nobody knows
+    whether it runs, so it is not asked again; the written lines are spoken (the writer is
+    optional) and the video completes."""
+    studio = faulty
+    narrated = {**NARRATED, "narration": {"voice": "am_adam", "writer": "llm"}}
+    project_id = make_project(studio, ROOMS[:2], seamless=(), audio=False, **narrated)
+    child = _run_in_child(studio, project_id)
+    fired: list[bool] = []
+
+    def kill_in_the_submit_window(job: Job) -> None:
+        if job.model == ANY_LLM and not fired:
+            fired.append(True)
+            os.kill(child.pid or 0, signal.SIGKILL)
+
+    standin.script.on_accept = kill_in_the_submit_window
+    child.join(timeout=300)
+    assert child.exitcode == -signal.SIGKILL
+    with studio.db.session() as session:
+        session.execute(update(NarrationScript).values(lease_expires_at=NarrationScript.created_at))
+
+    assert run(studio, project_id).success
+
+    assert [j.model for j in standin.jobs].count(ANY_LLM) == 1, "not asked again blindly"
+    with studio.db.session() as session:
+        (script,) = rows.narration_scripts(session, project_id)
+    assert script.status == "ambiguous" and script.lines is None
+    written = _stored_spec(studio, project_id).paid_lines()
+    assert sorted(_spoken(standin)) == sorted(written)  # the facts' lines, each once
+    assert project(studio, project_id).status == "completed"
 
 
 def _stored_spec(studio: Studio, project_id: str) -> ProjectSpec:

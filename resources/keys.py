@@ -39,24 +39,44 @@ def check_key(key: str) -> str:
     return key
 
 
+def image_folder(workspace_id: str, image_id: str) -> str:
+    """The folder of every file one image generation owns (its result, its inputs as read)."""
+    return check_key(f"workspaces/{workspace_id}/images/{image_id}") + "/"
+
+
+def video_folder(workspace_id: str, project_id: str) -> str:
+    """The folder of every file one video project owns (clips, transitions, speech, videos)."""
+    return check_key(f"workspaces/{workspace_id}/videos/{project_id}") + "/"
+
+
+def image_project_folder(workspace_id: str, project_id: str) -> str:
+    """The folder of the files a whole image project owns (its stored ZIP)."""
+    return check_key(f"workspaces/{workspace_id}/image-projects/{project_id}") + "/"
+
+
+def upload_folder(workspace_id: str) -> str:
+    """Where the CLI uploads a workspace's inputs (photos, masks, logos, music)."""
+    return check_key(f"workspaces/{workspace_id}/uploads") + "/"
+
+
 def image_key(workspace_id: str, image_id: str, name: str) -> str:
     """Key of a file that belongs to one image generation."""
-    return check_key(f"workspaces/{workspace_id}/images/{image_id}/{name}")
+    return check_key(image_folder(workspace_id, image_id) + name)
 
 
 def video_key(workspace_id: str, project_id: str, name: str) -> str:
     """Key of a file that belongs to one video project (clips, transitions, the final MP4)."""
-    return check_key(f"workspaces/{workspace_id}/videos/{project_id}/{name}")
+    return check_key(video_folder(workspace_id, project_id) + name)
 
 
 def image_project_key(workspace_id: str, project_id: str, name: str) -> str:
     """Key of a file that belongs to a whole image project (its stored ZIP)."""
-    return check_key(f"workspaces/{workspace_id}/image-projects/{project_id}/{name}")
+    return check_key(image_project_folder(workspace_id, project_id) + name)
 
 
 def upload_key(workspace_id: str, upload_id: str, name: str) -> str:
     """Key of an input the CLI uploaded on the app's behalf (photos, masks, music)."""
-    return check_key(f"workspaces/{workspace_id}/uploads/{upload_id}/{name}")
+    return check_key(f"{upload_folder(workspace_id)}{upload_id}/{name}")
 
 
 LIBRARY_MUSIC_PREFIX = "library/music/"

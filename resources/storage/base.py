@@ -63,6 +63,14 @@ class StorageResource(dg.ConfigurableResource, ABC):
     def delete(self, uri: str) -> None: ...
 
     @abstractmethod
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every key stored under `prefix` (a folder, ending in `/`), sorted."""
+
+    @abstractmethod
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete the objects under `keys` (batched on S3); one that is not there is skipped."""
+
+    @abstractmethod
     def downloadable_url(self, uri: str, expires_s: int = 3600) -> str:
         """A local path or a presigned HTTPS URL for `uri`."""
 

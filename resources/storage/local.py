@@ -91,5 +91,27 @@ class LocalStorage(StorageResource):
     def delete(self, uri: str) -> None:
         path_of(uri).unlink(missing_ok=True)
 
+    def keys_under(self, prefix: str) -> list[str]:
+        root = Path(self.root).resolve()
+        folder = root / check_key(prefix.rstrip("/"))
+        if not folder.is_dir() or folder.is_symlink():
+            return []
+        return sorted(
+            path.relative_to(root).as_posix()
+            for path in folder.rglob("*")
+            if path.is_file() and not path.is_symlink() and not path.name.startswith(".")
+        )
+
+    def delete_keys(self, keys: list[str]) -> None:
+        root = Path(self.root).resolve()
+        for key in keys:
+            target = root / check_key(key)
+            target.unlink(missing_ok=True)
+            for folder in target.parents:  # the folders it leaves empty go too
+                if folder == root or (folder.is_dir() and any(folder.iterdir())):
+                    break
+                if folder.is_dir():
+                    folder.rmdir()
+
     def downloadable_url(self, uri: str, expires_s: int = 3600) -> str:
         return str(path_of(uri))

@@ -41,6 +41,10 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return parts.netloc, parts.path.lstrip("/")
 
 
+DELETE_BATCH = 1000
+"""S3's DeleteObjects takes at most 1000 keys a request."""
+
+
 class S3Storage(StorageResource):
     """Objects in `bucket` under `prefix`; URIs are `s3://bucket/prefix/key`."""
 
@@ -127,6 +131,30 @@ class S3Storage(StorageResource):
     def delete(self, uri: str) -> None:
         bucket, key = split_s3_uri(uri)
         self.client.delete_object(Bucket=bucket, Key=key)
+
+    def keys_under(self, prefix: str) -> list[str]:
+        root = self.prefix.strip("/")
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix.rstrip("/")) + "/"
+        )
+        return sorted(
+            item["Key"].removeprefix(f"{root}/") if root else item["Key"]
+            for page in pages
+            for item in page.get("Contents", [])
+        )
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": self._key(key)} for key in keys[start : start + DELETE_BATCH]]
+            answer = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if errors := answer.get("Errors"):
+                first = errors[0]
+                raise StudioError(
+                    f"S3 refused to delete {len(errors)} object(s), e.g. {first.get('Key')}: "
+                    f"{first.get('Code')}"
+                )
 
     def downloadable_url(self, uri: str, expires_s: int = 3600) -> str:
         bucket, key = split_s3_uri(uri)

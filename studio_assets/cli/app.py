@@ -17,7 +17,7 @@ from resources.webhooks import refuse_unsigned
 from studio_assets.app import control
 from studio_assets.app.demo import demo_spec
 from studio_assets.app.instance import ensure_dagster_home
-from studio_assets.cli import catalog, serving
+from studio_assets.cli import catalog, lifecycle, serving
 from studio_assets.cli.images import images_app
 from studio_assets.cli.output import (
     DONE,
@@ -190,6 +190,7 @@ app.command("rooms")(catalog.rooms)
 app.command("styles")(catalog.styles)
 app.command("templates")(catalog.templates)
 app.command("voices")(catalog.voices)
+app.command("delete")(lifecycle.delete)
 
 
 @app.command("demo")

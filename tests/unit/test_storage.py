@@ -64,6 +64,28 @@ def test_round_trip_exists_delete(storage: StorageResource, tmp_path: Path) -> N
         storage.download(uri, tmp_path / "gone.mp4")
 
 
+def test_keys_under_a_folder_are_listed_and_deleted_in_batches(
+    storage: StorageResource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing sees only the folder (not a sibling sharing its name's start); deleting many
+    keys goes in batches on S3 and leaves the neighbours alone."""
+    import resources.storage.s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "DELETE_BATCH", 3)  # 7 keys: three DeleteObjects requests
+    (tmp_path / "f.bin").write_bytes(b"x")
+    mine = [f"workspaces/ws1/videos/vp_1/r{n}/final.mp4" for n in range(7)]
+    neighbour = "workspaces/ws1/videos/vp_10/final.mp4"
+    for key in [*mine, neighbour]:
+        storage.put_file(key, tmp_path / "f.bin")
+    assert storage.keys_under("workspaces/ws1/videos/vp_1/") == sorted(mine)
+    storage.delete_keys([*mine, "workspaces/ws1/videos/vp_1/never-there.mp4"])
+    assert storage.keys_under("workspaces/ws1/videos/vp_1/") == []
+    assert storage.keys_under("workspaces/ws1/videos/") == [neighbour]
+    assert storage.exists(storage.uri_for(neighbour))
+    if isinstance(storage, LocalStorage):  # no empty folders left behind
+        assert not (Path(storage.root) / "workspaces/ws1/videos/vp_1").exists()
+
+
 def test_overwrite_replaces_the_object(storage: StorageResource, tmp_path: Path) -> None:
     write_random(tmp_path / "a", 10)
     second = write_random(tmp_path / "b", 20)

@@ -168,4 +168,7 @@ def test_cli_delete_cancels_first_when_asked(tmp_path: Path) -> None:
     }
     assert not [path for path in (home / "storage").rglob("*") if path.is_file()]
     missing = run_cli(home, "status", project_id)
-    assert missing.returncode == 1 and "not found" in missing.stderr
+    assert (
+        missing.returncode == 1
+        and f"no video project, image or image project with id {project_id!r}" in missing.stderr
+    )

@@ -211,3 +211,17 @@ def remove(session: Session, item: Owned) -> None:
     session.execute(delete(ImageProject).where(ImageProject.id.in_(item.image_projects)))
     if item.touched_project:
         image_projects.follow(session, item.touched_project)
+
+
+def drop_clips(session: Session, clip_ids: list[str]) -> None:
+    """An edit's dropped clips (their transitions are on their rows)."""
+    session.execute(delete(VideoClip).where(VideoClip.id.in_(clip_ids)))
+
+
+def drop_unplayed_track(session: Session, track_id: str) -> bool:
+    """A project's own (`custom`) music track that no project plays any more; whether it went."""
+    track = session.get(MusicTrack, track_id)
+    if track is None or track.category != "custom" or _played_elsewhere(session, track_id, ""):
+        return False
+    session.delete(track)
+    return True

@@ -107,6 +107,13 @@ def clips(session: Session, project_id: str) -> list[VideoClip]:
     )
 
 
+def get_clip(session: Session, clip_id: str) -> VideoClip:
+    clip = session.get(VideoClip, clip_id)
+    if clip is None:
+        raise NotFound(f"clip {clip_id!r} not found")
+    return clip
+
+
 def narration_lines(session: Session, project_id: str) -> list[NarrationLine]:
     """Every line a paid voice was asked to speak for the project, edited ones included."""
     return _narration_slots(session, NarrationLine, project_id)
@@ -183,6 +190,24 @@ def approve(session: Session, project_id: str) -> int:
     if not result.rowcount:  # type: ignore[attr-defined]
         raise StudioError(f"{project_id} is {row.status}; only a previewed project can be approved")
     return int(row.submission)
+
+
+EDITABLE = (*RESTING, RowStatus.DRAFT)
+"""A project is edited only while nothing runs: a draft, or a made, failed or canceled one."""
+
+
+def edited(session: Session, project_id: str, **values: Any) -> bool:
+    """An edit's columns on a project at rest, in one guarded UPDATE; queued as a new
+    submission (its re-render) unless it is a draft. False if it started meanwhile."""
+    row = get(session, VideoProject, project_id)
+    if row.status != RowStatus.DRAFT:
+        values |= _queued(VideoProject, "Edited: waiting for a worker…")
+    result = session.execute(
+        update(VideoProject)
+        .where(VideoProject.id == project_id, VideoProject.status.in_(EDITABLE))
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

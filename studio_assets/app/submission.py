@@ -202,7 +202,7 @@ def submit_project(
             for what, value in (("image", c.image), ("end image", c.end_image))
         },
     )
-    _check_music(db, storage, spec)
+    check_music_input(db, storage, spec)
     logo = spec.branding.logo if spec.branding else None
     if logo and is_uri(logo):
         checked_uri(storage, spec.workspace_id, logo, "branding logo")
@@ -220,7 +220,7 @@ def submit_project(
     branding = spec.branding.model_dump() if spec.branding else None
     if branding and logo:
         branding["logo"] = stage_input(storage, spec.workspace_id, logo, "branding logo")
-    music_id = _stage_music(db, storage, spec)
+    music_id = stage_music(db, storage, spec)
     project_id = new_id("vp")
     clip_rows = [
         VideoClip(
@@ -289,7 +289,7 @@ def photo_warnings_now(clips: list[ClipSpec], aspect_ratio: str) -> list[str]:
     return warnings
 
 
-def _check_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> None:
+def check_music_input(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> None:
     """A music URI, or a library track's, must be the workspace's own or the shared library's;
     a local file must decode as audio (before anything is uploaded)."""
     if spec.music is None:
@@ -308,14 +308,14 @@ def _check_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -
             raise InputRejected(f"music {path.name} {problem}: give an MP3, M4A, WAV or OGG file")
 
 
-def _stage_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> str | None:
+def stage_music(db: AppDatabase, storage: StorageResource, spec: ProjectSpec) -> str | None:
     if spec.music is None:
         return None
     if spec.music.track_id:
         with db.session() as session:
             return str(rows.get_music(session, spec.music.track_id).id)
     url = spec.music.audio_url or ""
-    if not is_uri(url):  # checked by `_check_music`
+    if not is_uri(url):  # checked by `check_music_input`
         path = Path(url).expanduser()
         url = storage.put_file(
             upload_key(spec.workspace_id, new_id("up"), "music" + (path.suffix or ".mp3")), path

@@ -12,7 +12,6 @@ from resources.compile_plan import LOUDNESS_LUFS, CompilePlan, VoiceLine, plan_c
 from resources.compiler import CompileReport, compile_video
 from resources.database import AppDatabase
 from resources.ffmpeg import index_first, measure_loudness, probe
-from resources.keys import video_key
 from resources.models import VideoClip, VideoProject
 from resources.provider.base import ProviderResource
 from resources.renditions import Rendered
@@ -29,6 +28,7 @@ from studio_assets.runtime.failures import row_fails_with_step
 from studio_assets.runtime.metadata import inline_preview
 from studio_assets.runtime.narration import Narrated, master_is_branded, narrate
 from studio_assets.runtime.notifications import notify
+from studio_assets.runtime.outputs import prune_renders, store
 from studio_assets.runtime.progress import Tracker
 from studio_assets.runtime.projects import billed_cents, load_project
 from studio_assets.runtime.renditions import make_renditions, other_sounds, project_renditions
@@ -108,12 +108,13 @@ def final_video(
             checks = _checks(plan, made)
             _refuse_failed_checks(checks)
             tracker.report("compiling", COMPILE_PROGRESS[1], "Uploading the video…")
-            outputs = [_store(storage, row, n, spec, done) for n, (spec, done) in enumerate(made)]
+            outputs = [store(storage, row, n, spec, done) for n, (spec, done) in enumerate(made)]
             actual = billed_cents(app_db, project_id)
             if row.preview:
                 _previewed(app_db, tracker, row, outputs)
             else:
                 _finish(app_db, tracker, project_id, outputs, actual)
+            prune_renders(app_db, storage, project_id)
             video_uri = outputs[0]["video_url"]
             notify(app_db, webhooks, "video", project_id, context.log)
             narration = (
@@ -199,39 +200,6 @@ def _renditions(
     if count > 1 or row.listing or row.branding:
         tracker.report("compiling", 90, f"Rendering {plural(count, 'video')} with cards…")
     return make_renditions(storage, row, report, narrated, workdir, RENDER_S)
-
-
-def _store(
-    storage: StorageResource, row: VideoProject, n: int, spec: RenditionSpec, done: Rendered
-) -> dict[str, Any]:
-    """The first rendition is `final.mp4` (the video of the contract), the others by key; a
-    preview's are `preview…` beside them."""
-    suffix = "" if n == 0 else f"-{spec.key}"
-    video_name, thumb_name = (
-        ("preview", "preview-thumbnail") if row.preview else ("final", "thumbnail")
-    )
-    video = storage.put_file(
-        video_key(row.workspace_id, row.id, f"{video_name}{suffix}.mp4"), done.video, "video/mp4"
-    )
-    thumbnail = storage.put_file(
-        video_key(row.workspace_id, row.id, f"{thumb_name}{suffix}.jpg"),
-        done.thumbnail,
-        "image/jpeg",
-    )
-    made = {
-        "aspect_ratio": spec.aspect_ratio,
-        "branded": spec.branded,
-        "video_url": video,
-        "thumbnail_url": thumbnail,
-        "duration_seconds": round(done.duration_s, 2),
-    }
-    if done.captions is not None:
-        made["captions_url"] = storage.put_file(
-            video_key(row.workspace_id, row.id, f"{video_name}-captions-{spec.key}.vtt"),
-            done.captions,
-            "text/vtt",
-        )
-    return made
 
 
 def _finish(

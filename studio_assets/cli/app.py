@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from resources.database import through_outage
 from resources.errors import StudioError
 from resources.webhooks import refuse_unsigned
 from studio_assets.app import control
@@ -29,6 +27,7 @@ from studio_assets.cli.output import (
     poller,
     progress_bar,
 )
+from studio_assets.cli.reporting import report_or_run, run_and_report
 from studio_assets.cli.watching import draft_note, queue_note
 from studio_assets.cli.wiring import Wiring, read_spec
 from studio_assets.domain.rooms import ROOM_TYPES, STYLES
@@ -80,28 +79,6 @@ def refuse_unsafe_environment(
         )
     except StudioError as exc:
         fail(str(exc))
-
-
-OUTAGE_PATIENCE_S = 120.0
-
-
-def run_and_report(
-    wiring: Wiring, row_id: str, as_json: bool, run_config: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Run the row's job in-process with a progress bar; return its final status JSON."""
-    with progress_bar(sys.stderr.isatty()) as progress:
-        poll = poller(progress, lambda: wiring.status(row_id))
-        wiring.run(row_id, run_config=run_config, on_poll=poll)
-        through_outage(poll, OUTAGE_PATIENCE_S)
-    return through_outage(lambda: wiring.status(row_id), OUTAGE_PATIENCE_S)
-
-
-def report_or_run(wiring: Wiring, row_id: str, wait: bool, as_json: bool) -> None:
-    """Print the row's status; with `wait`, run it here first (exit 1 unless it succeeded)."""
-    status = run_and_report(wiring, row_id, as_json) if wait else wiring.status(row_id)
-    emit(status, as_json)
-    if wait and status["status"] not in DONE:
-        raise typer.Exit(1)
 
 
 @image_app.command("enhance")
@@ -190,6 +167,7 @@ app.command("rooms")(catalog.rooms)
 app.command("styles")(catalog.styles)
 app.command("templates")(catalog.templates)
 app.command("voices")(catalog.voices)
+app.command("edit")(lifecycle.edit)
 app.command("delete")(lifecycle.delete)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from studio_assets.app import deleting
-from studio_assets.cli.output import emit, err_console, plural
-from studio_assets.cli.wiring import Wiring
+from resources.provider.base import Kind
+from studio_assets.app import deleting, editing
+from studio_assets.cli.output import DONE, emit, err_console, plural
+from studio_assets.cli.reporting import run_and_report
+from studio_assets.cli.wiring import Wiring, read_spec
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
 
@@ -41,3 +44,49 @@ def delete(
             highlight=False,
         )
         emit({"id": row_id, "deleted": True, "rows": ids, "objects": done.objects}, as_json)
+
+
+def edit(
+    project_id: Annotated[str, typer.Argument(help="A video project id (vp_…)")],
+    patch_path: Annotated[
+        Path,
+        typer.Argument(
+            help="Patch JSON in the spec's shape: objects merge (null removes), lists replace; "
+            '`clips` is the new list, `{"id": "vc_…"}` keeps a clip, an entry without id adds '
+            "one, a clip left out is dropped"
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what the edit would buy; change nothing")
+    ] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Re-render it now, in this process")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a project (listing, branding, music, clips, renditions, narration…) and queue its
+    re-render: every clip and transition whose inputs did not change is reused, only what is
+    new is bought. The status JSON's `edit` says what it buys; the previous videos stay until
+    the new ones are made."""
+    with Wiring.guard(existing=True) as wiring:
+        provider = wiring.provider
+        models = editing.Models(
+            video=provider.model_for(Kind.IMAGE_TO_VIDEO),
+            speech=provider.model_for(Kind.SPEECH),
+            writer=provider.model_for(Kind.SCRIPT),
+        )
+        done = editing.edit_project(
+            wiring.db, wiring.storage, project_id, read_spec(patch_path), models, dry_run
+        )
+        buys = ", ".join(done.buys) or "nothing new"
+        err_console.print(
+            f"{'would buy' if dry_run else 'edited; the re-render buys'}: {buys} "
+            f"({done.buys_cents} ¢)",
+            highlight=False,
+        )
+        running = wait and not dry_run
+        status = (
+            run_and_report(wiring, project_id, as_json) if running else wiring.status(project_id)
+        )
+        status["edit"] = done.summary() | {"dry_run": dry_run}
+        emit(status, as_json)
+        if running and status["status"] not in DONE:
+            raise typer.Exit(1)

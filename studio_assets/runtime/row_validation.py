@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -19,7 +19,7 @@ from resources.errors import InputRejected
 from resources.ffmpeg import FFmpegError, probe
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
 from resources.storage import StorageResource
-from studio_assets.domain.project_spec import ProjectSpec
+from studio_assets.domain.project_spec import ProjectSpec, priority_name
 from studio_assets.domain.rooms import INPAINT_REMOVE, inpaint_prompt
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
 
@@ -64,12 +64,30 @@ def project_spec_of(
     row: VideoProject, clips: list[VideoClip], track: MusicTrack | None
 ) -> ProjectSpec:
     """The spec these rows stand for; refuses what `studio submit` would have refused."""
+    if row.music_track_id and track is None:
+        raise InputRejected(f"music_track_id: track {row.music_track_id!r} does not exist")
+    spec = spec_data(row, clips)
+    for clip in spec["clips"]:
+        del clip["id"]
+
+    def where(loc: tuple[int | str, ...]) -> str:
+        if len(loc) >= 2 and loc[0] == "clips" and isinstance(loc[1], int):
+            field = ".".join(str(p) for p in loc[2:])
+            clip = clips[loc[1]]
+            return f"clip {loc[1] + 1} ({clip.id}) {CLIP_COLUMNS.get(field, field)}".strip()
+        dotted = ".".join(str(p) for p in loc)
+        return PROJECT_COLUMNS.get(dotted, dotted)
+
+    return _parsed(ProjectSpec, spec, f"video project {row.id}", where)
+
+
+def spec_data(row: VideoProject, clips: list[VideoClip]) -> dict[str, Any]:
+    """The spec data these rows stand for, each clip with its row's `id` (`editing` keeps
+    clips by it)."""
     music = None
     if row.music_track_id:
-        if track is None:
-            raise InputRejected(f"music_track_id: track {row.music_track_id!r} does not exist")
         music = {"track_id": row.music_track_id, "volume": row.music_volume}
-    spec = {
+    return {
         "name": row.name,
         "workspace_id": row.workspace_id,
         "aspect_ratio": row.aspect_ratio,
@@ -80,8 +98,10 @@ def project_spec_of(
         "renditions": row.renditions,
         "narration": row.narration,
         "preview": bool(row.preview),
+        "priority": priority_name(row.priority),
         "clips": [
             {
+                "id": clip.id,
                 "image": clip.source_image_url,
                 "end_image": clip.end_image_url,
                 "room_type": clip.room_type,
@@ -93,16 +113,6 @@ def project_spec_of(
             for clip in clips
         ],
     }
-
-    def where(loc: tuple[int | str, ...]) -> str:
-        if len(loc) >= 2 and loc[0] == "clips" and isinstance(loc[1], int):
-            field = ".".join(str(p) for p in loc[2:])
-            clip = clips[loc[1]]
-            return f"clip {loc[1] + 1} ({clip.id}) {CLIP_COLUMNS.get(field, field)}".strip()
-        dotted = ".".join(str(p) for p in loc)
-        return PROJECT_COLUMNS.get(dotted, dotted)
-
-    return _parsed(ProjectSpec, spec, f"video project {row.id}", where)
 
 
 def image_spec_of(row: ImageGeneration) -> EnhanceSpec | InpaintSpec:

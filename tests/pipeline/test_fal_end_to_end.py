@@ -13,15 +13,12 @@ import json
 import math
 from pathlib import Path
 
-import dagster as dg
 import httpx
 import pytest
 from PIL import Image
 
-from resources.database import AppDatabase
 from resources.ffmpeg import probe
 from resources.models import ImageGeneration
-from resources.provider.fal import FalProvider
 from resources.provider.pricing import (
     ANY_LLM,
     KLING_I2V,
@@ -30,7 +27,6 @@ from resources.provider.pricing import (
     QWEN_INPAINT,
 )
 from resources.repository import rows
-from resources.storage import S3Storage
 from studio_assets.app import control, status, submission
 from studio_assets.app.samples import object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
@@ -40,20 +36,6 @@ from tests.pipeline.test_publishing import text_at
 from tests.support.fal_standin import FAL_KEY, FalStandin
 from tests.support.projects import make_project, project, run
 from tests.support.studio_fixtures import Studio
-
-
-@pytest.fixture
-def production(
-    standin: FalStandin,
-    pg_app_url: str,
-    pg_dagster_instance: dg.DagsterInstance,
-    s3_server: str,
-    s3_bucket: str,
-    tmp_path: Path,
-) -> Studio:
-    provider = FalProvider(fal_key=FAL_KEY, poll_interval_s=1.0, fetch_allow_hosts=standin.host)
-    storage = S3Storage(bucket=s3_bucket, prefix="prod", endpoint_url=s3_server)
-    return Studio(AppDatabase(url=pg_app_url), storage, provider, pg_dagster_instance, tmp_path)
 
 
 def test_images_on_fal_s3_and_postgres_are_bought_once(

@@ -101,3 +101,23 @@ def s3_studio(
 
     storage = S3Storage(bucket=s3_bucket, prefix="studio", endpoint_url=s3_server)
     return Studio(AppDatabase(url=pg_app_url), storage, LocalProvider(), dagster_instance, tmp_path)
+
+
+@pytest.fixture
+def production(
+    standin: Any,
+    pg_app_url: str,
+    pg_dagster_instance: dg.DagsterInstance,
+    s3_server: str,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> Studio:
+    """Studio as in production, on fal's protocol: the fal stand-in, Postgres for both stores,
+    S3 (a local S3 server)."""
+    from resources.provider.fal import FalProvider
+    from resources.storage import S3Storage
+    from tests.support.fal_standin import FAL_KEY
+
+    provider = FalProvider(fal_key=FAL_KEY, poll_interval_s=1.0, fetch_allow_hosts=standin.host)
+    storage = S3Storage(bucket=s3_bucket, prefix="prod", endpoint_url=s3_server)
+    return Studio(AppDatabase(url=pg_app_url), storage, provider, pg_dagster_instance, tmp_path)

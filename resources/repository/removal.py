@@ -102,7 +102,7 @@ def _played_elsewhere(session: Session, track_id: str, project_id: str) -> bool:
 
 
 def _image(session: Session, image: ImageGeneration, with_newer: bool) -> Owned:
-    chain = _with_newer_versions(session, image)
+    chain = with_newer_versions(session, image)
     newer = [row for row in chain if row.id != image.id]
     if newer and not with_newer:
         listed = ", ".join(f"{row.id} (v{row.version})" for row in newer[:5])
@@ -123,7 +123,7 @@ def _image(session: Session, image: ImageGeneration, with_newer: bool) -> Owned:
     return item
 
 
-def _with_newer_versions(session: Session, image: ImageGeneration) -> list[ImageGeneration]:
+def with_newer_versions(session: Session, image: ImageGeneration) -> list[ImageGeneration]:
     """The image and every version made from it, however far down."""
     chain, frontier = [image], [image.id]
     while frontier:

@@ -12,14 +12,22 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy.orm import Session
+
 from resources.database import AppDatabase
+from resources.errors import InputRejected
 from resources.keys import plain_name
 from resources.models import ImageGeneration, ImageProject
 from resources.provider.pricing import price_cents
 from resources.repository import image_projects, rows
 from resources.storage import StorageResource
 from studio_assets.app.submission import checked_uri, is_uri, local_image, new_id, upload
-from studio_assets.domain.image_project_spec import ImageProjectSpec
+from studio_assets.domain.image_project_spec import (
+    MAX_PHOTOS,
+    AddedPhotos,
+    ImageProjectSpec,
+    PhotoSpec,
+)
 from studio_assets.domain.project_spec import PRIORITIES, priority_name
 from studio_assets.domain.rooms import enhancement_prompt
 
@@ -36,12 +44,7 @@ def submit_image_project(
     """Check every photo, then upload them, then write the project and its photos in one
     transaction (queued unless a draft). `model` is the image model that will run them: its
     price × the photos is the estimate. A refused photo leaves no row and no upload."""
-    ws = spec.workspace_id
-    checked = [
-        checked_uri(storage, ws, p.image, what) if is_uri(p.image) else local_image(p.image, what)
-        for what, p in ((f"photo {i + 1} image", p) for i, p in enumerate(spec.photos))
-    ]
-    staged = [c if isinstance(c, str) else upload(storage, ws, c) for c in checked]
+    staged = _staged(storage, spec.workspace_id, spec.photos)
     project_id = new_id(ID_PREFIX)
     with db.session() as session:
         rows.add(
@@ -57,29 +60,78 @@ def submit_image_project(
                 label=f"Draft: {len(spec.photos)} photos, not launched",
             ),
         )
-        photo_ids = [new_id("img") for _ in spec.photos]
-        for order, (photo_id, photo, url) in enumerate(
-            zip(photo_ids, spec.photos, staged, strict=True)
-        ):
-            rows.add(
-                session,
-                ImageGeneration(
-                    id=photo_id,
-                    workspace_id=spec.workspace_id,
-                    kind="enhance",
-                    room_type=photo.room_type,
-                    style=spec.style,
-                    original_image_url=url,
-                    prompt=enhancement_prompt(photo.room_type, spec.style, photo.prompt),
-                    image_project_id=project_id,
-                    project_order=order,
-                    priority=PRIORITIES[spec.priority],
-                ),
-            )
-        if not draft:
-            for photo_id in photo_ids:
-                rows.queue(session, ImageGeneration, photo_id)
+        session.flush()
+        _add_photos(session, rows.get(session, ImageProject, project_id), staged, 0, draft)
     return project_id
+
+
+def add_photos(
+    db: AppDatabase,
+    storage: StorageResource,
+    project_id: str,
+    added: AddedPhotos,
+    draft: bool = False,
+    model: str = "",
+) -> list[str]:
+    """Photos added to an image project, after its own (checked and uploaded first, then
+    written in one transaction), in the project's style and workspace; queued unless `draft`.
+    The project's estimate grows by their price. Their ids."""
+    with db.session() as session:
+        project = rows.get(session, ImageProject, project_id)
+        have = len(image_projects.photos(session, project_id))
+    if have + len(added.photos) > MAX_PHOTOS:
+        raise InputRejected(
+            f"{project_id} has {have} photos: {len(added.photos)} more would pass the "
+            f"{MAX_PHOTOS}-photo limit"
+        )
+    staged = _staged(storage, project.workspace_id, added.photos)
+    with db.session() as session:
+        project = rows.get(session, ImageProject, project_id)
+        project.estimated_cost += price_cents(model) * len(added.photos)
+        return _add_photos(session, project, staged, have, draft)
+
+
+Staged = list[tuple[PhotoSpec, str]]
+
+
+def _staged(storage: StorageResource, ws: str, photos: list[PhotoSpec]) -> Staged:
+    """Every photo checked (a URI in the workspace, a local file that decodes), then each
+    uploaded: a refused photo leaves no upload."""
+    checked = [
+        checked_uri(storage, ws, p.image, what) if is_uri(p.image) else local_image(p.image, what)
+        for what, p in ((f"photo {i + 1} image", p) for i, p in enumerate(photos))
+    ]
+    urls = [c if isinstance(c, str) else upload(storage, ws, c) for c in checked]
+    return list(zip(photos, urls, strict=True))
+
+
+def _add_photos(
+    session: Session, project: ImageProject, staged: Staged, first: int, draft: bool
+) -> list[str]:
+    """The photos' rows at `first`, `first + 1`, … of the project, queued unless `draft`."""
+    photo_ids = [new_id("img") for _ in staged]
+    for order, (photo_id, (photo, url)) in enumerate(zip(photo_ids, staged, strict=True), first):
+        rows.add(
+            session,
+            ImageGeneration(
+                id=photo_id,
+                workspace_id=project.workspace_id,
+                kind="enhance",
+                room_type=photo.room_type,
+                style=project.style,
+                original_image_url=url,
+                prompt=enhancement_prompt(photo.room_type, project.style, photo.prompt),
+                image_project_id=project.id,
+                project_order=order,
+                priority=project.priority,
+            ),
+        )
+    session.flush()
+    for photo_id in photo_ids:
+        if not draft:
+            rows.queue(session, ImageGeneration, photo_id)
+    image_projects.follow(session, project.id)
+    return photo_ids
 
 
 def photo_ids(

@@ -25,11 +25,12 @@ class _Planned:
 
 
 def narration_status(
-    row: VideoProject, clips: list[VideoClip], scripts: list[NarrationScript]
+    offline: bool, row: VideoProject, clips: list[VideoClip], scripts: list[NarrationScript]
 ) -> dict[str, Any] | None:
-    """The narration block with its resolved script: each line, its clip, when it is planned
-    to start and how long it should last (estimated before the voice speaks; the run fits the
-    measured speech again). Once the paid writer has answered, its lines as checked."""
+    """The narration block (`offline`: the provider is the free engine) with its resolved
+    script: each line, its clip, when it is planned to start and how long it should last
+    (estimated before the voice speaks; the run fits the measured speech again). Once the
+    paid writer has answered, its lines as checked."""
     if not row.narration:
         return None
     try:
@@ -47,7 +48,7 @@ def narration_status(
         lines = _rewritten(lines, written.lines or [], row)
     block = {
         **narration.model_dump(),
-        "spoken_by": _spoken_by(narration, row.preview),
+        "spoken_by": _spoken_by(narration, row.preview, offline),
         "script": script_json(planned_speech(narration, lines, planned), planned),
     }
     if narration.writer == "llm":
@@ -67,11 +68,13 @@ def _rewritten(lines: list[Line], texts: list[str], row: VideoProject) -> list[L
     return out
 
 
-def _spoken_by(narration: NarrationSpec, preview: bool) -> str:
+def _spoken_by(narration: NarrationSpec, preview: bool, offline: bool) -> str:
     voice = VOICES[narration.voice]
     if voice.engine != FAL:
         return f"{voice.id} (offline voice, free)"
     paid = f"{voice.id} (Kokoro on Fal.ai, {voice.cents_per_1000_chars:g} ¢ per 1000 characters)"
+    if offline:
+        return f"{OFFLINE_VOICE} (offline voice, free) on this engine; {paid} on Fal.ai"
     if preview:
         return f"{OFFLINE_VOICE} (offline voice, free) for the preview; {paid} once approved"
     return paid

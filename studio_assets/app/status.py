@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from resources.database import AppDatabase
-from resources.models import ImageGeneration, VideoProject
+from resources.models import ImageGeneration, VideoClip, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
 from studio_assets.app.image_projects import image_project_status
@@ -48,7 +48,10 @@ def image_status(db: AppDatabase, storage: StorageResource, image_id: str) -> di
         }
 
 
-def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> dict[str, Any]:
+def video_status(
+    db: AppDatabase, storage: StorageResource, project_id: str, offline: bool = False
+) -> dict[str, Any]:
+    """`offline`: the provider is the free engine (it speaks every line with its own voice)."""
     with db.session() as session:
         row = rows.get(session, VideoProject, project_id)
         output = None
@@ -83,12 +86,28 @@ def video_status(db: AppDatabase, storage: StorageResource, project_id: str) -> 
             "run_id": row.run_id,
             "warnings": photo_warnings(storage, row),
             "preview": _preview(storage, row),
+            "clips": [_clip(storage, clip) for clip in rows.clips(session, project_id)],
             "narration": narration_status(
+                offline,
                 row,
                 rows.clips(session, project_id),
                 rows.narration_scripts(session, project_id),
             ),
         }
+
+
+def _clip(storage: StorageResource, clip: VideoClip) -> dict[str, Any]:
+    """A clip as an edit names it (`{"id": …}` keeps it) and its generation's state."""
+    return {
+        "id": clip.id,
+        "order": clip.sequence_order + 1,
+        "room_type": clip.room_type,
+        "room_label": clip.room_label,
+        "transition": clip.transition_type,
+        "status": clip.status,
+        "video_url": _link(storage, clip.clip_url) if clip.status == "completed" else None,
+        "transition_status": clip.transition_status,
+    }
 
 
 def _preview(storage: StorageResource, row: VideoProject) -> dict[str, Any] | None:
@@ -117,12 +136,14 @@ def _renditions(
     ]
 
 
-def status_of(db: AppDatabase, storage: StorageResource, row_id: str) -> dict[str, Any]:
+def status_of(
+    db: AppDatabase, storage: StorageResource, row_id: str, offline: bool = False
+) -> dict[str, Any]:
     """The status JSON of a video project, an image or an image project, whichever `row_id` is."""
     with db.session() as session:
         kind = rows.find_kind(session, row_id)
     if kind == "video":
-        return video_status(db, storage, row_id)
+        return video_status(db, storage, row_id, offline)
     if kind == "image_project":
         return image_project_status(db, storage, row_id)
     return image_status(db, storage, row_id)

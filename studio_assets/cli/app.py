@@ -15,7 +15,7 @@ from resources.webhooks import refuse_unsigned
 from studio_assets.app import control
 from studio_assets.app.demo import demo_spec
 from studio_assets.app.instance import ensure_dagster_home
-from studio_assets.cli import catalog, lifecycle, serving
+from studio_assets.cli import catalog, images, lifecycle, serving
 from studio_assets.cli.images import images_app
 from studio_assets.cli.output import (
     DONE,
@@ -106,13 +106,21 @@ def image_inpaint(
     mode: Annotated[str, typer.Option("--mode", help="remove | add")],
     prompt: Annotated[str | None, typer.Option("--prompt", help="What to add")] = None,
     workspace: Annotated[str, typer.Option("--workspace")] = "ws_default",
+    replace_newer: Annotated[
+        bool,
+        typer.Option(
+            "--replace-newer",
+            help="Editing an earlier version (img_…): delete the versions made after it",
+        ),
+    ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Run it now, in this process")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Submit an inpainting edit, a new version of the photo (and with --wait, run it)."""
     with Wiring.guard() as wiring:
         image_id = wiring.submit_inpaint(
-            dict(image=path, mask=mask, mode=mode, prompt=prompt, workspace_id=workspace)
+            dict(image=path, mask=mask, mode=mode, prompt=prompt, workspace_id=workspace),
+            replace_newer=replace_newer,
         )
         report_or_run(wiring, image_id, wait, as_json)
 
@@ -167,6 +175,7 @@ app.command("rooms")(catalog.rooms)
 app.command("styles")(catalog.styles)
 app.command("templates")(catalog.templates)
 app.command("voices")(catalog.voices)
+image_app.command("download")(images.download_version)
 app.command("edit")(lifecycle.edit)
 app.command("delete")(lifecycle.delete)
 

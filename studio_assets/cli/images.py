@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from studio_assets.app import zipping
+from resources.provider.base import Kind
+from studio_assets.app import image_projects, image_versions, zipping
 from studio_assets.cli.output import emit, err_console, plural
 from studio_assets.cli.wiring import Wiring, read_spec
+from studio_assets.domain.image_project_spec import AddedPhotos
+from studio_assets.domain.validation import parse_spec
 
 images_app = typer.Typer(
     help="Image projects: a listing's photos enhanced together in one style, and their ZIP.",
@@ -36,6 +39,49 @@ def submit(
     with Wiring.guard() as wiring:
         project_id = wiring.submit_image_project(read_spec(spec_path), draft=draft)
         emit(wiring.status(project_id), as_json)
+
+
+@images_app.command("add")
+def add(
+    project_id: Annotated[str, typer.Argument(help="Image project id (ip_…)")],
+    spec_path: Annotated[
+        Path,
+        typer.Argument(
+            help='Photos JSON: {"photos": [{"image", "room_type", "prompt"?}]}; relative '
+            "paths are read from its folder"
+        ),
+    ],
+    draft: Annotated[bool, typer.Option("--draft", help="Leave them draft")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add photos to an image project (in its style, after its photos), each checked first;
+    queued for the sensor unless --draft."""
+    with Wiring.guard(existing=True) as wiring:
+        added = parse_spec(AddedPhotos, read_spec(spec_path))
+        model = wiring.provider.model_for(Kind.IMAGE_EDIT)
+        new = image_projects.add_photos(
+            wiring.db, wiring.storage, project_id, added, draft=draft, model=model
+        )
+        err_console.print(f"added {plural(len(new), 'photo')} to {project_id}", highlight=False)
+        emit(wiring.status(project_id), as_json)
+
+
+def download_version(
+    image_id: Annotated[str, typer.Argument(help="Image id (img_…): the photo or any version")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Which version of the photo (default: this)")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default {name}-v{n}.jpg)")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Download one version of a photo alone."""
+    with Wiring.guard(existing=True) as wiring:
+        row, path = image_versions.download(wiring.db, wiring.storage, image_id, version, output)
+        err_console.print(f"wrote {path} (v{row.version}, {row.id})", highlight=False)
+        summary = {"id": row.id, "version": row.version, "path": str(path.resolve())}
+        emit(summary | {"bytes": path.stat().st_size}, as_json)
 
 
 @images_app.command("zip")

@@ -20,7 +20,7 @@ from resources.provider.base import Kind, ProviderResource
 from resources.repository import rows
 from resources.storage import StorageResource
 from resources.webhooks import WebhookResource
-from studio_assets.app import control, image_projects, launching, submission
+from studio_assets.app import control, image_projects, image_versions, launching, submission
 from studio_assets.app import status as status_json
 from studio_assets.app.instance import PROJECT_ROOT, local_instance
 from studio_assets.app.running import launch_tags, product_for, run_in_process
@@ -101,7 +101,8 @@ class Wiring:
     def status(self, row_id: str) -> dict[str, Any]:
         """The row's status JSON, once a row whose `studio run` process died is ended."""
         control.settle_orphan(self.db, lambda: self.instance, row_id)
-        return status_json.status_of(self.db, self.storage, row_id)
+        offline = self.settings.provider == "local"
+        return status_json.status_of(self.db, self.storage, row_id, offline)
 
     def retry(self, row_id: str) -> int:
         control.settle_orphan(self.db, lambda: self.instance, row_id)
@@ -111,9 +112,24 @@ class Wiring:
         spec = parse_spec(EnhanceSpec, data)
         return submission.submit_enhance(self.db, self.storage, spec, draft=draft)
 
-    def submit_inpaint(self, data: dict[str, Any], draft: bool = False) -> str:
+    def submit_inpaint(
+        self, data: dict[str, Any], draft: bool = False, replace_newer: bool = False
+    ) -> str:
+        """An inpainting edit; with `replace_newer` (of an earlier image id), the versions
+        made after that image are deleted once the edit is written, and it takes their place."""
         spec = parse_spec(InpaintSpec, data)
-        return submission.submit_inpaint(self.db, self.storage, spec, draft=draft)
+        if not replace_newer:
+            return submission.submit_inpaint(self.db, self.storage, spec, draft=draft)
+        parent = spec.parent_id or spec.image
+        if not parent.startswith("img_"):
+            raise StudioError("--replace-newer edits an earlier version: give its id (img_…)")
+        doomed = image_versions.newer_than(self.db, parent)  # refused now if one is running
+        image_id = submission.submit_inpaint(self.db, self.storage, spec, draft=True)
+        image_versions.replace_newer(self.db, self.storage, doomed)
+        if not draft:
+            with self.db.session() as session:
+                rows.queue(session, ImageGeneration, image_id)
+        return image_id
 
     def submit_project(self, data: dict[str, Any], draft: bool = False) -> str:
         """The project's rows, with the estimate of the provider that will run it."""

@@ -20,6 +20,26 @@ class PhotoSpec(SpecModel):
     """A full prompt for this photo instead of the room's and style's."""
 
 
+def _photo_count(photos: Any) -> Any:
+    """Before the photos are checked one by one: 500 photos is one problem, not 500."""
+    if not isinstance(photos, list):
+        return photos
+    if not photos:
+        raise ValueError("an image project needs at least 1 photo (got 0)")
+    if len(photos) > MAX_PHOTOS:
+        raise ValueError(f"an image project has at most {MAX_PHOTOS} photos, not {len(photos)}")
+    return photos
+
+
+class AddedPhotos(SpecModel):
+    """`{"photos": [{"image", "room_type", "prompt"?}]}`: photos added to an image project (in
+    its style; at most MAX_PHOTOS in all)."""
+
+    photos: list[PhotoSpec]
+
+    _count = field_validator("photos", mode="before")(_photo_count)
+
+
 class ImageProjectSpec(SpecModel):
     """`{"name", "workspace_id", "style", "photos": [{"image", "room_type", "prompt"?}]}`."""
 
@@ -29,14 +49,4 @@ class ImageProjectSpec(SpecModel):
     priority: Priority = "normal"
     photos: list[PhotoSpec]
 
-    @field_validator("photos", mode="before")
-    @classmethod
-    def _photo_count(cls, photos: Any) -> Any:
-        """Before the photos are checked one by one: 500 photos is one problem, not 500."""
-        if not isinstance(photos, list):
-            return photos
-        if not photos:
-            raise ValueError("an image project needs at least 1 photo (got 0)")
-        if len(photos) > MAX_PHOTOS:
-            raise ValueError(f"an image project has at most {MAX_PHOTOS} photos, not {len(photos)}")
-        return photos
+    _count = field_validator("photos", mode="before")(_photo_count)

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from resources.provider.fal_models import KOKORO_VOICES
 from resources.provider.pricing import KOKORO_TTS, PRICES
@@ -75,10 +75,17 @@ _LATIN_SCRIPTS = ("LATIN",)
 
 
 class CaptionsSpec(SpecModel):
-    sidecar: bool = True
+    sidecar: StrictBool = True
     """A WebVTT file beside every rendition (`output.renditions[].captions_url`)."""
-    burn_in: bool | Literal["auto"] = "auto"
+    burn_in: StrictBool | Literal["auto"] = "auto"
     """Captions drawn into the picture; `auto`: in vertical (9:16) renditions only."""
+
+    @field_validator("burn_in", mode="before")
+    @classmethod
+    def _burn_in(cls, value: object) -> object:
+        if value is True or value is False or value == "auto":
+            return value
+        raise ValueError(f'is true, false or "auto", not {value!r}')
 
     def burns_into(self, aspect_ratio: str) -> bool:
         return aspect_ratio == "9:16" if self.burn_in == "auto" else bool(self.burn_in)
@@ -144,15 +151,23 @@ def line_problem(text: str) -> str | None:
     if len(text) > MAX_LINE_CHARS:
         return f"is {len(text)} characters; a line has at most {MAX_LINE_CHARS}"
     for char in text:
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            return f"holds a control or invisible character (U+{ord(char):04X})"
-        if category == "So" or ord(char) > 0xFFFF:
-            return f"holds an emoji or symbol that cannot be spoken ({char})"
-        if category.startswith("L") and not _is_latin(char):
-            return f"holds letters the en-US voices cannot speak ({char})"
+        if problem := _char_problem(char):
+            return problem
     if found := _MARKUP.search(text):
         return f"holds markup ({found.group(0)}); write plain words"
+    if not any(char.isalnum() for char in text):
+        return f"has no words to speak ({text.strip()})"
+    return None
+
+
+def _char_problem(char: str) -> str | None:
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        return f"holds a control or invisible character (U+{ord(char):04X})"
+    if category == "So" or ord(char) > 0xFFFF:
+        return f"holds an emoji or symbol that cannot be spoken ({char})"
+    if category.startswith("L") and not _is_latin(char):
+        return f"holds letters the en-US voices cannot speak ({char})"
     return None
 
 
@@ -164,6 +179,6 @@ def _is_latin(char: str) -> bool:
 def speakable(text: str) -> str:
     """`text` (a fact from the spec) with whatever `line_problem` refuses left out, so the
     written script never fails its own checks."""
-    kept = "".join(c for c in text if line_problem(c) is None or c == " ")
+    kept = "".join(c for c in text if _char_problem(c) is None)
     kept = _MARKUP.sub("", kept)
     return re.sub(r"\s+", " ", kept).strip()

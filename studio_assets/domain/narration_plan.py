@@ -127,7 +127,8 @@ def too_long(plan: SpeechPlan, clips: Sequence[PlannedClip]) -> list[str]:
     return [
         f"the narration over clip {clip + 1} ({clips[clip].label}) is about "
         f"{hold + clips[clip].duration - LEAD_S - TAIL_S:.1f} s of speech for a "
-        f"{clips[clip].duration} s clip: shorten it or make the clip 10 s"
+        f"{clips[clip].duration} s clip: shorten it"
+        + (" or make the clip 10 s" if clips[clip].duration < 10 else "")
         for clip, hold in sorted(plan.holds.items())
         if hold > MAX_HOLD_S
     ]

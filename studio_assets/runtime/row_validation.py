@@ -98,7 +98,7 @@ def spec_data(row: VideoProject, clips: list[VideoClip]) -> dict[str, Any]:
         "renditions": row.renditions,
         "narration": row.narration,
         "preview": bool(row.preview),
-        "priority": priority_name(row.priority),
+        "priority": priority_name(row.priority or 0),
         "clips": [
             {
                 "id": clip.id,

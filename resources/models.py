@@ -253,3 +253,24 @@ class ProviderBudget(Base):
 
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEvent(Base, Timestamps):
+    """One event for the app's webhook (`resources.repository.outbox`): written with the status
+    change it tells of, delivered at least once. Its id is the payload's stable `event_id`."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (
+        Index("ix_webhook_event_due", "status", "next_attempt_at"),
+        Index("ix_webhook_event_row", "row_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

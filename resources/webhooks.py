@@ -1,11 +1,11 @@
-"""Signed webhooks to the app: one JSON POST per terminal transition, retried, never fatal."""
+"""Signed webhooks to the app: one JSON POST per event, retried a few times, never fatal (the
+outbox, `resources.repository.outbox`, tries again for hours)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import threading
 import time
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -77,32 +77,20 @@ class WebhookResource(dg.ConfigurableResource):
         Returns whether the receiver accepted it; never raises. Total time is bounded by
         attempts × timeout + the backoff (0.5 + 1 + 2 + 4 s by default).
         """
+        return self.send(payload, log) is None
+
+    def send(self, payload: dict[str, Any], log: Log) -> str | None:
+        """`deliver`, saying why not: None when the receiver accepted it, else the last
+        attempt's outcome (`503`, `ConnectError`, `no STUDIO_WEBHOOK_URL`). Never raises."""
         if not self.url:
-            return False
+            return "no STUDIO_WEBHOOK_URL"
         try:
             return self._deliver(payload, log)
         except Exception as exc:  # a webhook must never fail a run or a sensor
             log.warning(f"webhook to {_redacted(self.url)} gave up: {type(exc).__name__}")
-            return False
+            return type(exc).__name__
 
-    def deliver_in_background(self, payload: dict[str, Any], log: Log) -> threading.Thread | None:
-        """Deliver on a separate thread and return at once (the row is already updated).
-
-        Not a daemon thread: a run worker exits right after its run succeeds, and a daemon
-        would die with it mid-retry. The process waits at most the bounded delivery time.
-        """
-        if not self.url:
-            return None
-        thread = threading.Thread(
-            target=self.deliver,
-            args=(payload, log),
-            name=f"studio-webhook-{payload.get('id', '')}",
-            daemon=False,
-        )
-        thread.start()
-        return thread
-
-    def _deliver(self, payload: dict[str, Any], log: Log) -> bool:
+    def _deliver(self, payload: dict[str, Any], log: Log) -> str | None:
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         target = _redacted(self.url)
         event = payload.get("event", "")
@@ -129,9 +117,9 @@ class WebhookResource(dg.ConfigurableResource):
                     f"webhook {event} attempt {attempt}/{self.attempts} to {target} → {outcome}"
                 )
                 if ok:
-                    return True
+                    return None
                 if not retry or attempt == self.attempts:
                     break
                 time.sleep(self.base_delay_s * 2 ** (attempt - 1))
         log.warning(f"webhook {event} to {target} not delivered after {attempt} attempt(s)")
-        return False
+        return outcome

@@ -14,6 +14,7 @@ from resources.webhooks import WebhookResource
 from sensors.run_health import dead_run_sensor
 from sensors.run_status import run_canceled_sensor, run_failed_sensor
 from sensors.submissions import image_submission_sensor, video_submission_sensor
+from sensors.webhook_outbox import webhook_outbox_sensor
 from studio_assets.assets.final_video import final_video
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.assets.video import transition_clips, video_clips
@@ -93,6 +94,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
             run_failed_sensor,
             run_canceled_sensor,
             dead_run_sensor,
+            webhook_outbox_sensor,
         ],
         resources=build_resources(settings),
     )

@@ -32,8 +32,6 @@ class Product:
     job: dg.UnresolvedAssetJobDefinition
     buying_assets: tuple[str, ...]
     """The assets that buy generations: `force` (buy again) is their run config."""
-    events: str
-    """Webhook event prefix: `{events}.completed`, `.failed`, `.canceled`."""
 
     @property
     def model(self) -> rows.Row:
@@ -45,20 +43,18 @@ class Product:
 
 
 PRODUCTS = (
-    Product("enhance", "image", images, image_job, ("enhanced_image",), "image"),
-    Product("inpaint", "image", image_edits, inpaint_job, ("inpainted_image",), "image"),
+    Product("enhance", "image", images, image_job, ("enhanced_image",)),
+    Product("inpaint", "image", image_edits, inpaint_job, ("inpainted_image",)),
     Product(
         "video",
         "video",
         video_projects,
         video_job,
         ("video_clips", "transition_clips", "final_video"),
-        "video",
     ),
 )
 _BY_KIND = {p.kind: p for p in PRODUCTS}
 _BY_JOB = {p.job.name: p for p in PRODUCTS}
-EVENTS_BY_TABLE = {p.table: p.events for p in PRODUCTS}
 
 
 def product(kind: str) -> Product:

@@ -26,7 +26,7 @@ from resources.models import (
     VideoClip,
     VideoProject,
 )
-from resources.repository import image_projects, rows
+from resources.repository import image_projects, outbox, rows
 from resources.repository.statuses import RowStatus
 
 BUSY = (RowStatus.QUEUED, RowStatus.PROCESSING, RowStatus.GENERATING, RowStatus.COMPILING)
@@ -211,6 +211,7 @@ def remove(session: Session, item: Owned) -> None:
     session.execute(delete(ImageProject).where(ImageProject.id.in_(item.image_projects)))
     if item.touched_project:
         image_projects.follow(session, item.touched_project)
+        outbox.record(session, ImageProject, item.touched_project)
 
 
 def drop_clips(session: Session, clip_ids: list[str]) -> None:

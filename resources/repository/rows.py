@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, literal, or_, select, tuple_, update
+from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from resources.models import (
     VideoClip,
     VideoProject,
 )
-from resources.repository import image_projects
+from resources.repository import image_projects, outbox
 from resources.repository.ledger import now
 from resources.repository.statuses import LAUNCHABLE as LAUNCHABLE
 from resources.repository.statuses import RESTING as RESTING
@@ -86,15 +86,20 @@ def find_kind(session: Session, row_id: str) -> str:
 
 def _moved(session: Session, model: Row, row_id: str, result: Any) -> bool:
     """Whether an UPDATE moved the row; a photo of an image project that moved moves its
-    project too (`image_projects.follow`, in the same transaction)."""
+    project too (`image_projects.follow`), and a row that ended has its webhook event in the
+    outbox (`outbox.record`), all in the same transaction."""
     moved = bool(result.rowcount)
-    if moved and model is ImageGeneration:
+    if not moved:
+        return False
+    outbox.record(session, model, row_id)  # its webhook event, if it ended: same transaction
+    if model is ImageGeneration:
         project_id = session.scalar(
             select(ImageGeneration.image_project_id).where(ImageGeneration.id == row_id)
         )
         if project_id:
             image_projects.follow(session, project_id)
-    return moved
+            outbox.record(session, ImageProject, project_id)
+    return True
 
 
 def clips(session: Session, project_id: str) -> list[VideoClip]:
@@ -337,28 +342,6 @@ def cancel(session: Session, model: Row, row_id: str) -> bool:
         .values(status=RowStatus.CANCELED, step="canceled", label="Canceled")
     )
     return _moved(session, model, row_id, result)
-
-
-def claim_notification(
-    session: Session, model: Row, row_id: str, status: str, submission: int
-) -> bool:
-    """Claim the webhook for this terminal transition; only the caller that wins sends it.
-
-    One guarded UPDATE, so the asset and the run-status sensor cannot both win. `updated_at`
-    is kept: it is when the transition happened.
-    """
-    marker = f"{status}:{submission}"
-    result = session.execute(
-        update(model)
-        .where(
-            model.id == row_id,
-            model.status == status,
-            model.submission == submission,
-            or_(model.notified_status.is_(None), model.notified_status != marker),
-        )
-        .values(notified_status=marker, updated_at=model.updated_at)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def add(session: Session, row: Any) -> Any:

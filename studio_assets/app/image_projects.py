@@ -21,6 +21,7 @@ from resources.models import ImageGeneration, ImageProject
 from resources.provider.pricing import price_cents
 from resources.repository import image_projects, rows
 from resources.storage import StorageResource
+from studio_assets.app.events import row_events
 from studio_assets.app.submission import checked_uri, is_uri, local_image, new_id, upload
 from studio_assets.domain.image_project_spec import (
     MAX_PHOTOS,
@@ -194,6 +195,7 @@ def image_project_status(
             "run_id": None,
             "warnings": [],
             "photos": listed,
+            "webhooks": row_events(session, project_id),
         }
 
 

@@ -8,6 +8,7 @@ from resources.database import AppDatabase
 from resources.models import ImageGeneration, VideoClip, VideoProject
 from resources.repository import rows
 from resources.storage import StorageResource
+from studio_assets.app.events import row_events
 from studio_assets.app.image_projects import image_project_status
 from studio_assets.app.narration_status import narration_status
 from studio_assets.domain.project_spec import priority_name
@@ -45,6 +46,7 @@ def image_status(db: AppDatabase, storage: StorageResource, image_id: str) -> di
             "version": row.version,
             "parent_id": row.parent_id,
             "image_project_id": row.image_project_id,
+            "webhooks": row_events(session, image_id),
         }
 
 
@@ -87,6 +89,7 @@ def video_status(
             "warnings": photo_warnings(storage, row),
             "preview": _preview(storage, row),
             "clips": [_clip(storage, clip) for clip in rows.clips(session, project_id)],
+            "webhooks": row_events(session, project_id),
             "narration": narration_status(
                 offline,
                 row,

@@ -29,6 +29,7 @@ from studio_assets.cli.output import (
 )
 from studio_assets.cli.reporting import report_or_run, run_and_report
 from studio_assets.cli.watching import draft_note, queue_note
+from studio_assets.cli.webhooks import webhooks_app
 from studio_assets.cli.wiring import Wiring, read_spec
 from studio_assets.domain.rooms import ROOM_TYPES, STYLES
 
@@ -43,6 +44,7 @@ db_app = typer.Typer(help="The app database.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
 app.add_typer(images_app, name="images")
 app.add_typer(db_app, name="db")
+app.add_typer(webhooks_app, name="webhooks")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
 ROOMS_HELP = ", ".join(ROOM_TYPES)

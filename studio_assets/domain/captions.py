@@ -20,6 +20,8 @@ SAFE_AREA = {
     "16:9": (0.10, 0.10, 0.08),
     "1:1": (0.08, 0.08, 0.10),
 }
+TOP = "{\\an8}"
+"""ASS override: this line at the top centre (text never holds braces: `line_problem`)."""
 FONT_SHARE = {"9:16": 0.030, "16:9": 0.046, "1:1": 0.044}
 """Caption text height as a part of the frame's height."""
 
@@ -32,8 +34,16 @@ def webvtt(lines: Sequence[TimedLine]) -> str:
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
-def ass(lines: Sequence[TimedLine], size: tuple[int, int], aspect_ratio: str, font: str) -> str:
-    """An ASS script at the frame's own resolution: white text, a dark outline, bottom centre."""
+def ass(
+    lines: Sequence[TimedLine],
+    size: tuple[int, int],
+    aspect_ratio: str,
+    font: str,
+    top_until_s: float = 0.0,
+) -> str:
+    """An ASS script at the frame's own resolution: white text, a dark outline, bottom centre
+    — or top centre (as far from the top as the bottom margin) for a line that starts while
+    the opening card's band covers the bottom (before `top_until_s`)."""
     width, height = size
     left, right, bottom = SAFE_AREA[aspect_ratio]
     font_px = round(height * FONT_SHARE[aspect_ratio])
@@ -53,7 +63,7 @@ def ass(lines: Sequence[TimedLine], size: tuple[int, int], aspect_ratio: str, fo
     )
     events = [
         f"Dialogue: 0,{_ass_time(t.start_s)},{_ass_time(t.end_s)},Default,,0,0,0,,"
-        f"{_ass_text(t.line.text)}\n"
+        f"{TOP if t.start_s < top_until_s else ''}{_ass_text(t.line.text)}\n"
         for t in lines
     ]
     return header + "".join(events)

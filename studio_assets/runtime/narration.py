@@ -41,8 +41,11 @@ class Narrated:
             for t in self.speech.for_rendition(branded)
         )
 
-    def captions(self, rendition: RenditionSpec, workdir: Path) -> Captions:
-        """The rendition's WebVTT sidecar and, when it burns them in, its ASS script."""
+    def captions(
+        self, rendition: RenditionSpec, workdir: Path, card_until_s: float = 0.0
+    ) -> Captions:
+        """The rendition's WebVTT sidecar and, when it burns them in, its ASS script (lines
+        starting before `card_until_s`, over the opening card, drawn at the top)."""
         lines = self.speech.for_rendition(rendition.branded)
         settings = self.narration.captions
         sidecar = burn = None
@@ -52,7 +55,8 @@ class Narrated:
         if settings.burns_into(rendition.aspect_ratio):
             burn = workdir / f"captions-{rendition.key}.ass"
             size = FRAMES[rendition.aspect_ratio]
-            burn.write_text(ass(lines, size, rendition.aspect_ratio, CAPTION_FONT), "utf-8")
+            script = ass(lines, size, rendition.aspect_ratio, CAPTION_FONT, card_until_s)
+            burn.write_text(script, "utf-8")
         return Captions(sidecar, burn)
 
     def metadata(self) -> list[dict[str, Any]]:

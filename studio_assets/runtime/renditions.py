@@ -87,7 +87,10 @@ def make_renditions(
             duration_s,
             cards,
         )
-        captions = narrated.captions(spec, cards) if narrated else Captions(None, None)
+        card_until_s = _opening_s(duration_s) if listing is not None else 0.0
+        captions = (
+            narrated.captions(spec, cards, card_until_s) if narrated else Captions(None, None)
+        )
         plan = RenditionPlan(
             spec.key,
             size[0],
@@ -116,6 +119,11 @@ def fetch_logo(storage: StorageResource, row: VideoProject, workdir: Path) -> Pa
     return path
 
 
+def _opening_s(total_s: float) -> float:
+    """How long the opening card shows."""
+    return min(OPENING_S, total_s / 3)
+
+
 def _overlays(
     opening: Card | None,
     closing: Card | None,
@@ -130,7 +138,7 @@ def _overlays(
     overlays = []
     tour_start, tour_end = 0.0, total_s
     if opening is not None:
-        tour_start = min(OPENING_S, total_s / 3)
+        tour_start = _opening_s(total_s)
         png = draw_banner(opening.title, opening.lines, size, colour, cards / "opening.png")
         overlays.append(Overlay(png, 0.0, tour_start))
     if closing is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from resources.errors import InputRejected
 from resources.ffmpeg import measure_loudness, probe, run_ffmpeg
@@ -19,7 +20,7 @@ from studio_assets.app import submission
 from studio_assets.app.samples import room_photo
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import parse_spec
-from tests.pipeline.test_publishing import AGENT_WORDS, BRANDING, LISTING, text_at
+from tests.pipeline.test_publishing import AGENT_WORDS, BRANDING, LISTING, ocr, text_at
 from tests.support.projects import project, run
 from tests.support.studio_fixtures import Studio, make_studio
 
@@ -141,6 +142,25 @@ def test_the_tour_speaks_its_rooms_and_facts_in_each_clip(narrated: Any) -> None
         )
     loud = measure_loudness(branded)
     assert loud.integrated_lufs == pytest.approx(-14.0, abs=1.0) and loud.true_peak_dbtp <= -1.0
+
+
+def test_a_burned_in_caption_over_the_listing_card_sits_above_it(narrated: Any) -> None:
+    """The 9:16 cut burns its captions in: the intro's, spoken while the listing card's band
+    covers the bottom, is drawn at the top; the card's address stays readable below."""
+    studio, project_id, _ = narrated
+    vertical = outputs_of(studio, project_id)[2]
+    assert vertical["aspect_ratio"] == "9:16"
+    start, end, intro = vtt_cues(Path(vertical["captions_url"]).read_text())[0]
+    frame = studio.tmp / "vertical-intro.png"
+    at = min((start + end) / 2, start + 1.0)
+    run_ffmpeg(["-ss", f"{at:.3f}", "-i", vertical["video_url"], "-frames:v", "1", str(frame)])
+    found, _ = ocr()(str(frame))
+    height = Image.open(frame).height
+    tops = {text: min(y for _, y in box) for box, text, _ in found or []}
+    caption = [y for text, y in tops.items() if intro.split()[0] in text]
+    address = [y for text, y in tops.items() if text.strip() == LISTING["address"]]
+    assert caption and max(caption) < height / 2, tops  # the caption at the top
+    assert address and min(address) > height / 2, tops  # the card's text at the bottom, clear
 
 
 def test_captions_have_one_cue_per_line_in_order_within_the_video(narrated: Any) -> None:

@@ -10,6 +10,7 @@ actually made is measured and fitted again before the mix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -110,6 +111,8 @@ def given_line_problems(
 
 
 def agent_word(text: str, branding: BrandingSpec | None) -> str | None:
+    """The agent's name (whole, or a part of it written as a name), phone (in any spelling of
+    its digits), email or brokerage if `text` says it; else None."""
     if branding is None:
         return None
     folded = text.casefold()
@@ -117,6 +120,13 @@ def agent_word(text: str, branding: BrandingSpec | None) -> str | None:
     for word in names:
         if word and word.casefold() in folded:
             return word
+    named = set(re.findall(r"\b[A-Z]\w+", text))  # a name as a name is spelt: capitalised
+    for part in re.findall(r"\w+", branding.agent_name or ""):
+        if len(part) > 2 and part[:1].upper() + part[1:] in named:
+            return part
+    phone = re.sub(r"\D", "", branding.agent_phone or "")
+    if len(phone) >= 7 and phone[-7:] in re.sub(r"\D", "", text):
+        return branding.agent_phone
     return None
 
 

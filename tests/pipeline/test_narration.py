@@ -260,6 +260,10 @@ def test_vertical_captions_are_burned_in_with_accents_and_euro(sqlite_studio: St
             "the narration over clip 1 (exterior) is about",
         ),
         ({"script": ["Ask Jane Morrison", "b", "c", "d"]}, "names 'Jane Morrison'"),
+        ({"script": ["a", "Jane loves this.", "c", "d"]}, "line 2 (living room) names 'Jane'"),
+        ({"script": ["a", "b", "Dial 5550142 now.", "d"]}, "line 3 (kitchen) names '555-0142'"),
+        ({"script": ["a", "...", "c", "d"]}, "line 2 (living room) has no words to speak"),
+        ({"captions": {"burn_in": "yes"}}, "burn_in: is true, false or \"auto\", not 'yes'"),
         ({"speed": 3}, "narration speed"),
     ],
 )

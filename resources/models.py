@@ -274,3 +274,20 @@ class WebhookEvent(Base, Timestamps):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProgressEvent(Base):
+    """One thing that happened to a row, in order (`resources.repository.feed`): its progress,
+    a clip finished, a status change. Written with the change; read by the live event stream
+    (`studio events serve`), whose event ids these are."""
+
+    __tablename__ = "progress_event"
+    __table_args__ = (Index("ix_progress_event_row", "row_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    row_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )

@@ -40,6 +40,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from resources.models import ImageGeneration, NarrationLine, NarrationScript, VideoClip
+from resources.repository import feed
 
 
 class SlotStatus(StrEnum):
@@ -273,8 +274,9 @@ def reconciled(session: Session, slot: Slot, row_id: str, request_id: str | None
 
 
 def completed(session: Session, slot: Slot, row_id: str, url: str, cost_cents: int) -> bool:
-    """First finisher wins; a second executor of the same request changes nothing."""
-    return _move(
+    """First finisher wins; a second executor of the same request changes nothing. A clip or
+    transition stored is an event in its project's feed."""
+    won = _move(
         session,
         slot,
         row_id,
@@ -285,6 +287,13 @@ def completed(session: Session, slot: Slot, row_id: str, url: str, cost_cents: i
         error=None,
         lease_owner=None,
     )
+    if won and slot.model is VideoClip:
+        clip = session.get(VideoClip, row_id)
+        if clip is not None:
+            what = "clip" if slot.url == "clip_url" else "transition"
+            facts = {"clip_id": row_id, "order": clip.sequence_order + 1, "url": url}
+            feed.add(session, clip.video_project_id, what, facts | {"cost_cents": cost_cents})
+    return won
 
 
 def gone(session: Session, slot: Slot, row_id: str, request_id: str, message: str) -> bool:

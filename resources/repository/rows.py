@@ -37,7 +37,7 @@ from resources.models import (
     VideoClip,
     VideoProject,
 )
-from resources.repository import image_projects, outbox
+from resources.repository import feed, image_projects, outbox
 from resources.repository.ledger import now
 from resources.repository.statuses import LAUNCHABLE as LAUNCHABLE
 from resources.repository.statuses import RESTING as RESTING
@@ -91,15 +91,36 @@ def _moved(session: Session, model: Row, row_id: str, result: Any) -> bool:
     moved = bool(result.rowcount)
     if not moved:
         return False
-    outbox.record(session, model, row_id)  # its webhook event, if it ended: same transaction
+    _tell(session, model, row_id)
     if model is ImageGeneration:
         project_id = session.scalar(
             select(ImageGeneration.image_project_id).where(ImageGeneration.id == row_id)
         )
         if project_id:
             image_projects.follow(session, project_id)
-            outbox.record(session, ImageProject, project_id)
+            _tell(session, ImageProject, project_id)
     return True
+
+
+def _tell(session: Session, model: Row, row_id: str) -> None:
+    """A moved row's status event in its feed and, if it ended, its webhook event."""
+    row: Any = session.execute(
+        select(model).where(model.id == row_id).execution_options(populate_existing=True)
+    ).scalar_one()
+    feed.add(
+        session,
+        row_id,
+        "status",
+        {
+            "status": row.status,
+            "step": row.step,
+            "progress": row.progress,
+            "label": row.label,
+            "error": row.error_message,
+            "submission": row.submission,
+        },
+    )
+    outbox.record(session, model, row_id)
 
 
 def clips(session: Session, project_id: str) -> list[VideoClip]:
@@ -314,6 +335,10 @@ def progress(
         update(model)
         .where(model.id == row_id)
         .values(step=step, progress=percent, label=label, **values)
+    )
+    shown = {k: v for k, v in values.items() if isinstance(v, int | float | str | bool)}
+    feed.add(
+        session, row_id, "progress", {"step": step, "progress": percent, "label": label} | shown
     )
 
 

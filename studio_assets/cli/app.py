@@ -16,6 +16,7 @@ from studio_assets.app import control
 from studio_assets.app.demo import demo_spec
 from studio_assets.app.instance import ensure_dagster_home
 from studio_assets.cli import catalog, images, lifecycle, serving
+from studio_assets.cli.events import events_app
 from studio_assets.cli.images import images_app
 from studio_assets.cli.output import (
     DONE,
@@ -45,6 +46,7 @@ app.add_typer(image_app, name="image")
 app.add_typer(images_app, name="images")
 app.add_typer(db_app, name="db")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(events_app, name="events")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")]
 ROOMS_HELP = ", ".join(ROOM_TYPES)

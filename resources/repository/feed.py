@@ -1,0 +1,37 @@
+"""What happened to each row, in order: the feed the live event stream reads.
+
+Every event is written in the transaction of the change it tells of — a progress report
+(`rows.progress`), a status change (`rows._moved`), a clip or transition stored
+(`ledger.completed`) — so a reader never sees an event the DB does not hold, and its id orders
+it: a client that resumes from the last id it saw (`Last-Event-ID`) misses nothing. On
+Postgres the commit also NOTIFYs `CHANNEL` with the row id, so a listener wakes at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from resources.models import ProgressEvent
+
+CHANNEL = "studio_events"
+
+
+def add(session: Session, row_id: str, event: str, data: dict[str, Any]) -> None:
+    session.add(ProgressEvent(row_id=row_id, event=event, data=data))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(CHANNEL, row_id)))  # delivered at commit
+
+
+def after(session: Session, row_id: str, last_id: int = 0, limit: int = 500) -> list[ProgressEvent]:
+    """The row's events after `last_id`, oldest first."""
+    return list(
+        session.scalars(
+            select(ProgressEvent)
+            .where(ProgressEvent.row_id == row_id, ProgressEvent.id > last_id)
+            .order_by(ProgressEvent.id)
+            .limit(limit)
+        )
+    )

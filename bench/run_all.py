@@ -20,6 +20,7 @@ SUITE = (
     "zip_bench.py",
     "rendition_bench.py",
     "narration_bench.py",
+    "live_bench.py",
     "throughput_bench.py",
 )
 

@@ -127,7 +127,15 @@ def test_bad_edits_are_refused_and_change_nothing(sqlite_studio: Studio) -> None
         edit(studio, project_id, {"name": "New"})
     assert run(studio, project_id).success
     before = (project(studio, project_id).submission, ids(studio, project_id))
+    other = make_project(studio, ("garden",), seamless=(), workspace_id="ws_other")
+    with studio.db.session() as session:
+        (theirs,) = rows.clips(session, other)
     refusals = [
+        ({"clips": [{"id": theirs.id}]}, rf"clip 1: '{theirs.id}' is not a clip of this project"),
+        (
+            {"clips": [{"image": theirs.source_image_url, "room_type": "garden"}]},
+            r"clip 1 image: .* workspace",
+        ),
         ({"workspace_id": "ws_other"}, r"cannot edit workspace_id: an edit changes name,"),
         ({"clips": [{"id": "vc_nope"}]}, r"clip 1: 'vc_nope' is not a clip of this project"),
         (

@@ -97,15 +97,23 @@ def _candidate_keys(storage: StorageResource, item: removal.Owned) -> list[str]:
     ]
     keys = {key for folder in folders for key in storage.keys_under(folder)}
     keys |= {journal_key(token) for token in item.tokens}
-    scopes = workspace_prefixes(ws, storage.upload_prefix)
-    for uri in item.inputs | item.outputs:
+    keys |= set(keys_in_workspace(storage, ws, item.inputs | item.outputs))
+    return sorted(keys)
+
+
+def keys_in_workspace(storage: StorageResource, workspace_id: str, uris: set[str]) -> list[str]:
+    """The keys of those `uris` that are stored in the workspace (not the shared library, not
+    an https URL, not another storage's): the only ones an item may delete."""
+    scopes = workspace_prefixes(workspace_id, storage.upload_prefix)
+    keys = []
+    for uri in sorted(uris):
         try:
             key = storage.key_of(uri)
-        except InputRejected:  # an https URL, another storage's URI: not ours to delete
+        except InputRejected:
             continue
         if key.startswith(scopes):
-            keys.add(key)
-    return sorted(keys)
+            keys.append(key)
+    return keys
 
 
 def _shared(session: Session, storage: StorageResource, key: str, item: removal.Owned) -> bool:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from resources.database import AppDatabase
-from resources.errors import InputRejected, StudioError
-from resources.keys import workspace_prefixes
+from resources.errors import StudioError
 from resources.models import MusicTrack, VideoClip, VideoProject
 from resources.provider.pricing import price_cents
 from resources.repository import ledger, removal, rows
 from resources.storage import StorageResource
+from studio_assets.app.deleting import keys_in_workspace
 from studio_assets.app.submission import (
     check_music_input,
     check_uris,
@@ -305,13 +305,9 @@ def _delete_unread(
             if track is not None and removal.drop_unplayed_track(session, track.id):
                 before.add(track.audio_url)
         nobody = removal.Owned("edit", row.workspace_id)
-        scopes = workspace_prefixes(row.workspace_id, storage.upload_prefix)
-        keys = []
-        for uri in sorted(before - now):
-            try:
-                key = storage.key_of(uri)
-            except InputRejected:
-                continue
-            if key.startswith(scopes) and not removal.still_read(session, uri, nobody):
-                keys.append(key)
+        keys = [
+            key
+            for key in keys_in_workspace(storage, row.workspace_id, before - now)
+            if not removal.still_read(session, storage.uri_for(key), nobody)
+        ]
     storage.delete_keys(keys)

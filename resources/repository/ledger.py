@@ -288,11 +288,7 @@ def completed(session: Session, slot: Slot, row_id: str, url: str, cost_cents: i
         lease_owner=None,
     )
     if won and slot.model is VideoClip:
-        clip = session.get(VideoClip, row_id)
-        if clip is not None:
-            what = "clip" if slot.url == "clip_url" else "transition"
-            facts = {"clip_id": row_id, "order": clip.sequence_order + 1, "url": url}
-            feed.add(session, clip.video_project_id, what, facts | {"cost_cents": cost_cents})
+        feed.clip_stored(session, row_id, "clip" if slot.url == "clip_url" else "transition")
     return won
 
 

@@ -204,9 +204,18 @@ def assert_completed(studio: Studio, project_id: str, clips: int) -> None:
 
 
 def _run_in_child(studio: Studio, project_id: str) -> multiprocessing.Process:
-    child = multiprocessing.get_context("fork").Process(target=run, args=(studio, project_id))
+    child = multiprocessing.get_context("fork").Process(
+        target=_run_forked, args=(studio, project_id)
+    )
     child.start()
     return child
+
+
+def _run_forked(studio: Studio, project_id: str) -> None:
+    """`run` in a forked worker: it opens connections of its own rather than use the parent's
+    pooled ones (one Postgres session in two processes mixes their prepared statements)."""
+    studio.db.engine.dispose(close=False)
+    run(studio, project_id)
 
 
 def _expire_leases(studio: Studio, project_id: str) -> None:

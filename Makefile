@@ -23,8 +23,11 @@ browser:
 	test -x /usr/bin/chromium || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# unit/ and pipeline/ on two workers (one test file each at a time); live/ — real daemons,
+# webservers, browsers, Celery workers, timed fair share — alone afterwards.
 test: lint browser
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile tests/unit tests/pipeline
+	$(BIN)/pytest -p no:cacheprovider tests/live
 
 demo: $(STAMP)
 	$(BIN)/studio demo

@@ -81,6 +81,8 @@ class VideoProject(Base, Submittable):
     # `approve` clears it and the project is bought for real (`preview_outputs`: what it made).
     preview: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     preview_outputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # `studio edit`'s last summary: what it kept, dropped and bought (`editing.Edit.summary`).
+    last_edit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     completed_clip_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     estimated_cost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

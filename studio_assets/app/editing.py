@@ -10,6 +10,7 @@ or a replaced input used is deleted once the edit is in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from resources.database import AppDatabase
@@ -266,6 +267,7 @@ def _write(
             clip_count=len(after["clips"]),
             completed_clip_count=done,
             estimated_cost=edit.estimated_cents,
+            last_edit=edit.summary() | {"edited_at": datetime.now(UTC).isoformat()},
         )
         if not moved:
             raise StudioError(f"{row.id} started while it was being edited: nothing was changed")

@@ -89,6 +89,7 @@ def video_status(
             "warnings": photo_warnings(storage, row),
             "preview": _preview(storage, row),
             "clips": [_clip(storage, clip) for clip in rows.clips(session, project_id)],
+            "edit": row.last_edit,
             "webhooks": row_events(session, project_id),
             "narration": narration_status(
                 offline,

@@ -86,7 +86,11 @@ def edit(
         status = (
             run_and_report(wiring, project_id, as_json) if running else wiring.status(project_id)
         )
-        status["edit"] = done.summary() | {"dry_run": dry_run}
+        status["edit"] = (
+            done.summary()
+            | {"dry_run": dry_run}
+            | ({} if dry_run else {"edited_at": (status.get("edit") or {}).get("edited_at")})
+        )
         emit(status, as_json)
         if running and status["status"] not in DONE:
             raise typer.Exit(1)

@@ -14,7 +14,7 @@ from resources.errors import InputRejected, StudioError
 from resources.keys import video_folder
 from resources.provider.pricing import KLING_I2V
 from resources.repository import rows
-from studio_assets.app import editing
+from studio_assets.app import editing, status
 from studio_assets.app.samples import room_photo
 from tests.pipeline.test_publishing import squeezed, text_at
 from tests.support.fal_standin import FalStandin
@@ -82,6 +82,10 @@ def test_edits_on_fal_buy_only_what_is_new(production: Studio, standin: FalStand
     assert planned.buys == ["clip 4 (garden)", "transition 3→4"]
     assert planned.buys_cents == CLIP + MOVE
     edit(studio, project_id, patch)
+    shown = status.video_status(studio.db, studio.storage, project_id)
+    assert shown["edit"]["buys"] == ["clip 4 (garden)", "transition 3→4"]  # before it runs
+    assert (shown["edit"]["buys_cents"], shown["status"]) == (CLIP + MOVE, "queued")
+    assert [c["status"] for c in shown["clips"]] == ["completed"] * 3 + ["pending"]
     result = run(studio, project_id)
     assert result.success and len(standin.jobs) == 6
     done = project(studio, project_id)

@@ -34,7 +34,6 @@ STOP_WAIT_S = 120.0
 @dataclass(frozen=True)
 class Deleted:
     row_id: str
-    rows: int
     objects: int
 
 
@@ -50,8 +49,7 @@ def delete_item(
     with db.session() as session:
         again = removal.owned(session, row_id, with_newer)  # still idle: nobody queued it since
         removal.remove(session, again)
-    count = len(item.projects) + len(item.images) + len(item.image_projects) + len(item.tracks)
-    return Deleted(row_id, count, len(keys))
+    return Deleted(row_id, len(keys))
 
 
 def forget_partitions(instance: dg.DagsterInstance, row_ids: list[str]) -> None:

@@ -38,9 +38,9 @@ def delete(
         ids = deleting.owned_ids(wiring.db, row_id, with_newer)
         done = deleting.delete_item(wiring.db, wiring.storage, row_id, with_newer)
         deleting.forget_partitions(wiring.instance, ids)
+        items = plural(len(ids), "item")  # the project, image or photo versions themselves
         err_console.print(
-            f"deleted {row_id}: {plural(done.rows, 'row')} and "
-            f"{plural(done.objects, 'stored object')}",
+            f"deleted {row_id}: {items} and {plural(done.objects, 'stored object')}",
             highlight=False,
         )
         emit({"id": row_id, "deleted": True, "rows": ids, "objects": done.objects}, as_json)

@@ -37,7 +37,7 @@ from resources.database import AppDatabase
 from resources.models import NarrationLine, NarrationScript, VideoClip, VideoProject
 from resources.provider.fal import FalProvider
 from resources.provider.pricing import ANY_LLM, KLING_I2V, KOKORO_TTS
-from resources.repository import rows
+from resources.repository import feed, rows
 from resources.storage import LocalStorage, S3Storage
 from studio_assets.app import control, submission
 from studio_assets.app.callbacks import callback_app
@@ -244,10 +244,14 @@ def test_worker_killed_while_storing_the_id_resumes_from_the_journal(
         if journal.exists() and any(journal.iterdir()):
             break
         child.join(timeout=0.1)
-    os.kill(child.pid or 0, signal.SIGKILL)
+    assert journal.exists() and any(journal.iterdir()), "the accepted submit was not journaled"
+    os.kill(child.pid or 0, signal.SIGKILL)  # killed while the DB is down: the id is nowhere else
     child.join()
     throwaway_pg.start()
     _expire_leases(studio, project_id)
+    known = {c.provider_request_id for c in clips(studio, project_id)} - {None}
+    journaled = {json.loads(p.read_text())["request_id"] for p in journal.iterdir()}
+    assert journaled - known, "the journal holds an id the DB never took"
 
     assert run(studio, project_id).success
 
@@ -707,3 +711,6 @@ def test_a_killed_studio_run_ends_failed_and_runs_again_buying_nothing_twice(
         now = {c.id: (c.provider_request_id, c.clip_url) for c in rows.clips(session, project_id)}
     # the clips finished before the kill are the same generations, not made again
     assert {c: now[c] for c in finished_before} == finished_before
+    with db.session() as session:  # each clip was made and stored once across both runs
+        stored = [e.data["clip_id"] for e in feed.after(session, project_id) if e.event == "clip"]
+    assert sorted(stored) == sorted(now), "a clip stored twice was bought twice"

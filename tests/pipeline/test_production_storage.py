@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from resources.errors import InputRejected
 from resources.ffmpeg import probe
 from resources.models import ImageGeneration
 from resources.repository import rows
@@ -64,7 +65,7 @@ def test_a_private_url_and_an_unsafe_key_write_nothing_to_s3(
     assert not studio.materialize([enhanced_image], "images", image_id).success
     with studio.db.session() as session:
         assert "private or loopback" in rows.get(session, ImageGeneration, image_id).error_message
-    with pytest.raises(Exception, match="unsafe storage key"):
+    with pytest.raises(InputRejected, match="unsafe storage key"):
         studio.storage.put_file("../../etc/passwd", Path(__file__))
     assert s3_client.list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pytest
 from sqlalchemy import update
 
@@ -28,6 +29,7 @@ from studio_assets.app.samples import music_bed, object_and_mask, room_photo
 from studio_assets.assets.images import enhanced_image, inpainted_image
 from studio_assets.domain.project_spec import ProjectSpec
 from studio_assets.domain.validation import EnhanceSpec, InpaintSpec, parse_spec
+from tests.pipeline.test_narration import pcm, tone
 from tests.support.fakes import FakeProvider, journal
 from tests.support.projects import clips, make_project, project, run
 from tests.support.studio_fixtures import Studio
@@ -302,15 +304,21 @@ def test_a_music_track_of_another_workspace_is_refused(counted: Studio) -> None:
 
 
 def test_a_library_music_track_is_shared(counted: Studio) -> None:
-    project_id = make_project(counted, ("exterior",), seamless=())
-    bed = music_bed(counted.tmp / "stock.mp3", 6.0)
-    stock = counted.storage.put_file("library/music/stock.mp3", bed)
+    """A track of the shared library plays in any workspace's video: its 440 Hz tone is what
+    the MP4 sounds like (the project's own upload was a different bed)."""
+    project_id = make_project(counted, ("exterior",), seamless=(), audio=False)
+    stock = counted.storage.put_file("library/music/stock.mp3", tone(counted.tmp / "a.mp3", 6, 440))
     with counted.db.session() as session:
         track_id = rows.get(session, VideoProject, project_id).music_track_id
         session.execute(update(MusicTrack).where(MusicTrack.id == track_id).values(audio_url=stock))
 
     assert run(counted, project_id).success
-    assert project(counted, project_id).status == "completed"
+    done = project(counted, project_id)
+    assert done.status == "completed"
+    heard = pcm(Path(done.final_video_url.removeprefix("file://")), 1.0, 4.0)
+    spectrum = np.abs(np.fft.rfft(heard))
+    peak_hz = np.argmax(spectrum) * 16_000 / len(heard)
+    assert abs(peak_hz - 440) < 5, peak_hz
 
 
 def _image_row(studio: Studio, kind: str) -> str:

@@ -90,21 +90,26 @@ def _layout(
 ) -> list[tuple[str, ImageFont.FreeTypeFont]]:
     """Each text on as few lines as fit `room` px: wrapped at words (the title on up to three
     lines, the others two), set smaller only when even that does not fit — and the title never
-    smaller than the other lines, so a long address stays the headline."""
-    laid = []
-    body = round(LINE * unit)
-    texts = (
-        (title, round(TITLE * unit), 3, body),
-        *((line, body, 2, MIN_TEXT_PX) for line in lines),
-    )
-    for text, size, most_lines, smallest in texts:
-        while True:
-            wrapped = _wrapped(text, _font(size), room)
-            if len(wrapped) <= most_lines or size <= smallest:
-                break
-            size = max(smallest, int(size * 0.85))
+    smaller than the other lines (they shrink with it), so a long address stays the headline."""
+    title_size, title_lines = _shrunk(title, round(TITLE * unit), 3, MIN_TEXT_PX, room)
+    body = min(round(LINE * unit), title_size)
+    laid = [(line, _fitting(line, title_size, room)) for line in title_lines]
+    for text in lines:
+        size, wrapped = _shrunk(text, body, 2, min(MIN_TEXT_PX, body), room)
         laid += [(line, _fitting(line, size, room)) for line in wrapped]
     return laid
+
+
+def _shrunk(
+    text: str, size: int, most_lines: int, smallest: int, room: int
+) -> tuple[int, list[str]]:
+    """The largest size from `size` down to `smallest` at which `text` wraps onto at most
+    `most_lines` lines, and those lines."""
+    while True:
+        wrapped = _wrapped(text, _font(size), room)
+        if len(wrapped) <= most_lines or size <= smallest:
+            return size, wrapped
+        size = max(smallest, int(size * 0.85))
 
 
 def _wrapped(text: str, font: ImageFont.FreeTypeFont, room: int) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from resources.fonts import undrawable
 from studio_assets.domain.narration import FAL, VOICES, NarrationSpec
 from studio_assets.domain.narration_plan import planned_speech, resolve_lines, too_long
 from studio_assets.domain.publishing import (
@@ -144,6 +145,16 @@ class ProjectSpec(SpecModel):
         if len(clips) > MAX_CLIPS:
             raise ValueError(f"a project has at most {MAX_CLIPS} clips (got {len(clips)})")
         return clips
+
+    @model_validator(mode="after")
+    def _drawable_title(self) -> ProjectSpec:
+        """Without an address the name is the listing card's title: the font must draw it."""
+        if self.listing is not None and not self.listing.address and (c := undrawable(self.name)):
+            raise ValueError(
+                f"name holds {c!r}, which the cards' font cannot draw (the name is the listing "
+                "card's title when the listing has no address): give listing.address"
+            )
+        return self
 
     @model_validator(mode="after")
     def _speakable_script(self) -> ProjectSpec:

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from resources.fonts import undrawable
 from studio_assets.domain.validation import SpecModel
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
@@ -34,31 +35,44 @@ def _colour(value: str) -> str:
     return value.upper()
 
 
+def _drawable(value: str) -> str:
+    """Card text: every character one the cards' font draws (never a box in its place)."""
+    if char := undrawable(value):
+        raise ValueError(
+            f"holds {char!r}, which the cards' font cannot draw: cards show Latin letters "
+            "(with accents), Greek and Cyrillic"
+        )
+    return value
+
+
+CardText = Annotated[str, AfterValidator(_drawable)]
+
+
 def _amount(value: int | str) -> int | str:
     """A number (not negative) or a short text to show as it is."""
     if isinstance(value, int) and value < 0:
         raise ValueError(f"{value} is negative")
     if isinstance(value, str) and len(value) > 40:
         raise ValueError("at most 40 characters")
-    return value
+    return _drawable(value) if isinstance(value, str) else value
 
 
 class ListingSpec(SpecModel):
-    address: str | None = Field(default=None, max_length=120)
+    address: CardText | None = Field(default=None, max_length=120)
     price: Annotated[int | str, AfterValidator(_amount)] | None = None
     """A number (`1250000` → `$1,250,000`) or the text to show (`€ 890.000`)."""
     beds: float | None = Field(default=None, ge=0, le=100)
     baths: float | None = Field(default=None, ge=0, le=100)
     area: Annotated[int | str, AfterValidator(_amount)] | None = None
     """A number of square feet (`2400` → `2,400 sq ft`) or the text to show (`180 m²`)."""
-    tagline: str | None = Field(default=None, max_length=120)
+    tagline: CardText | None = Field(default=None, max_length=120)
 
 
 class BrandingSpec(SpecModel):
-    agent_name: str | None = Field(default=None, max_length=80)
-    agent_phone: str | None = Field(default=None, max_length=40)
+    agent_name: CardText | None = Field(default=None, max_length=80)
+    agent_phone: CardText | None = Field(default=None, max_length=40)
     agent_email: Annotated[str, AfterValidator(_email)] | None = Field(default=None, max_length=120)
-    brokerage: str | None = Field(default=None, max_length=80)
+    brokerage: CardText | None = Field(default=None, max_length=80)
     logo: str | None = None
     """An image like the photos (a local path uploaded at submit, or a URL), same checks."""
     primary_color: Annotated[str, AfterValidator(_colour)] = DEFAULT_COLOR

@@ -47,7 +47,7 @@ def inspect_image(path: Path, what: str = "image") -> ImageFacts:
     """Decode `path` fully; refuse anything but a sane JPEG, PNG or WebP with a specific reason."""
     size = path.stat().st_size
     if size > MAX_IMAGE_BYTES:
-        raise InputRejected(f"{what} is {size / 1e6:.1f} MB; the limit is 25 MB")
+        raise InputRejected(f"{what} is {size / 2**20:.1f} MB; the limit is 25 MB")
     if size == 0:
         raise InputRejected(f"{what} is an empty file")
     try:

@@ -56,22 +56,50 @@ def budget(
     return Budget(db, "fake", size, claimant, owner=f"run-{workspace}-{minute}")
 
 
-def start_after(delay: float, work: Callable[[], None]) -> Callable[[], None]:
-    def delayed() -> None:
-        time.sleep(delay)
-        work()
+class Requests:
+    """Counts each workspace's place requests as they are recorded (`Budget._request`
+    returned: the request is in the DB), so a test starts work behind them on the fact, not
+    after a sleep."""
 
-    return delayed
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.made: dict[str, int] = {}
+        self.changed = threading.Condition()
+        original = Budget._request
+
+        def counted(budget: Budget, item: str, at_provider: bool) -> str:
+            place_id = original(budget, item, at_provider)
+            with self.changed:
+                workspace = budget.claimant.workspace_id
+                self.made[workspace] = self.made.get(workspace, 0) + 1
+                self.changed.notify_all()
+            return place_id
+
+        monkeypatch.setattr(Budget, "_request", counted)
+
+    def after(self, workspace: str, count: int, work: Callable[[], None]) -> Callable[[], None]:
+        """`work`, once `workspace` has made `count` requests."""
+
+        def when_made() -> None:
+            with self.changed:
+                made = self.changed.wait_for(lambda: self.made.get(workspace, 0) >= count, 30)
+            assert made, f"{workspace} made {self.made.get(workspace, 0)} requests, not {count}"
+            work()
+
+        return when_made
 
 
-def test_a_small_workspace_is_not_queued_behind_a_big_ones_backlog(app_db: AppDatabase) -> None:
-    meter, size = Meter(), 3
+def test_a_small_workspace_is_not_queued_behind_a_big_ones_backlog(
+    app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meter, size, requests = Meter(), 3, Requests(monkeypatch)
     big = [budget(app_db, size, "big", minute=i // 4) for i in range(12)]  # 3 projects of 4
     small = [budget(app_db, size, f"small{n}", minute=10) for n in (1, 2) for _ in range(2)]
     with ThreadPoolExecutor(max_workers=16) as pool:
         work = [pool.submit(meter.hold, b, f"big-{i}", 0.4) for i, b in enumerate(big)]
         work += [
-            pool.submit(start_after(0.3, lambda b=b, i=i: meter.hold(b, f"small-{i}", 0.4)))
+            pool.submit(
+                requests.after("big", 12, lambda b=b, i=i: meter.hold(b, f"small-{i}", 0.4))
+            )
             for i, b in enumerate(small)
         ]
         for future in work:
@@ -87,13 +115,15 @@ def test_a_small_workspace_is_not_queued_behind_a_big_ones_backlog(app_db: AppDa
         assert places.in_flight(session, "fake") == 0  # every place given back
 
 
-def test_a_paid_tier_request_jumps_the_queue(app_db: AppDatabase) -> None:
-    meter = Meter()
+def test_a_paid_tier_request_jumps_the_queue(
+    app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meter, requests = Meter(), Requests(monkeypatch)
     normal = [budget(app_db, 1, "agency", minute=0) for _ in range(4)]
     high = budget(app_db, 1, "premium", minute=30, priority=1)
     with ThreadPoolExecutor(max_workers=5) as pool:
         work = [pool.submit(meter.hold, b, f"normal-{i}", 0.3) for i, b in enumerate(normal)]
-        work.append(pool.submit(start_after(0.15, lambda: meter.hold(high, "high", 0.3))))
+        work.append(pool.submit(requests.after("agency", 4, lambda: meter.hold(high, "high", 0.3))))
         for future in work:
             future.result()
     assert meter.order[:2][1] == "high", meter.order  # right after the one that held the place

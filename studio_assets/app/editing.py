@@ -23,6 +23,8 @@ from studio_assets.app.deleting import keys_in_workspace
 from studio_assets.app.submission import (
     check_music_input,
     check_uris,
+    is_uri,
+    local_image,
     new_id,
     stage_input,
     stage_music,
@@ -101,7 +103,12 @@ def _without_ids(data: dict[str, Any]) -> dict[str, Any]:
 def _check_new_inputs(
     db: AppDatabase, storage: StorageResource, spec: ProjectSpec, after: dict[str, Any]
 ) -> None:
-    """What the edit brings in is checked before anything is uploaded, as at submit."""
+    """What the edit brings in is checked before anything is uploaded, as at submit (a dry run
+    too): a new clip's local photos decode, its URIs are the workspace's, the music plays."""
+    for n, clip in enumerate(after["clips"]):
+        for what, key in (("image", "image"), ("end image", "end_image")):
+            if clip.get("id") is None and clip.get(key) and not is_uri(clip[key]):
+                local_image(clip[key], f"clip {n + 1} {what}")
     check_uris(
         storage,
         spec.workspace_id,

@@ -155,6 +155,8 @@ def test_bad_edits_are_refused_and_change_nothing(sqlite_studio: Studio) -> None
     ]
     for patch, message in refusals:
         with pytest.raises((InputRejected, StudioError), match=message):
+            edit(studio, project_id, patch, dry=True)  # a dry run checks as much
+        with pytest.raises((InputRejected, StudioError), match=message):
             edit(studio, project_id, patch)
         assert (project(studio, project_id).submission, ids(studio, project_id)) == before
     with studio.db.session() as session:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
+from resources.errors import NotFound
 from resources.models import ImageGeneration, ImageProject
 from resources.repository.ledger import now
 from resources.repository.statuses import TERMINAL, RowStatus
@@ -158,3 +159,30 @@ def _reasons(session: Session, project_id: str, counts: dict[str, int], total: i
     more = f"; and {len(failed) - REASONS_SHOWN} more" if len(failed) > REASONS_SHOWN else ""
     head = f"{counts.get(RowStatus.FAILED, 0)} of {total} photos failed"
     return f"{head}: {'; '.join(shown)}{more}"[:2000]
+
+
+def with_newer_versions(session: Session, image: ImageGeneration) -> list[ImageGeneration]:
+    """The image and every version made from it, however far down."""
+    chain, frontier = [image], [image.id]
+    while frontier:
+        children = list(
+            session.scalars(select(ImageGeneration).where(ImageGeneration.parent_id.in_(frontier)))
+        )
+        chain += children
+        frontier = [child.id for child in children]
+    return chain
+
+
+def photo_versions(session: Session, image_id: str) -> list[ImageGeneration]:
+    """Every version of the photo `image_id` is one of: its first and all made from it."""
+    first = _get(session, image_id)
+    while first.parent_id:
+        first = _get(session, first.parent_id)
+    return with_newer_versions(session, first)
+
+
+def _get(session: Session, image_id: str) -> ImageGeneration:
+    image = session.get(ImageGeneration, image_id)
+    if image is None:
+        raise NotFound(f"image {image_id!r} not found")
+    return image

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from resources.errors import StudioError
@@ -102,7 +102,7 @@ def _played_elsewhere(session: Session, track_id: str, project_id: str) -> bool:
 
 
 def _image(session: Session, image: ImageGeneration, with_newer: bool) -> Owned:
-    chain = with_newer_versions(session, image)
+    chain = image_projects.with_newer_versions(session, image)
     newer = [row for row in chain if row.id != image.id]
     if newer and not with_newer:
         listed = ", ".join(f"{row.id} (v{row.version})" for row in newer[:5])
@@ -121,18 +121,6 @@ def _image(session: Session, image: ImageGeneration, with_newer: bool) -> Owned:
     project = session.get(ImageProject, project_id) if project_id else None
     item.outputs |= {project.zip_url} if project is not None and project.zip_url else set()
     return item
-
-
-def with_newer_versions(session: Session, image: ImageGeneration) -> list[ImageGeneration]:
-    """The image and every version made from it, however far down."""
-    chain, frontier = [image], [image.id]
-    while frontier:
-        children = list(
-            session.scalars(select(ImageGeneration).where(ImageGeneration.parent_id.in_(frontier)))
-        )
-        chain += children
-        frontier = [child.id for child in children]
-    return chain
 
 
 def _add_images(item: Owned, images: list[ImageGeneration]) -> None:
@@ -210,8 +198,24 @@ def remove(session: Session, item: Owned) -> None:
         session.execute(delete(ImageGeneration).where(ImageGeneration.id == image_id))
     session.execute(delete(ImageProject).where(ImageProject.id.in_(item.image_projects)))
     if item.touched_project:
+        _renumber(session, item.touched_project)
         image_projects.follow(session, item.touched_project)
         outbox.record(session, ImageProject, item.touched_project)
+
+
+def _renumber(session: Session, project_id: str) -> None:
+    """The project's photos numbered 0, 1, … again (a deleted photo leaves no gap), each
+    photo's versions with it."""
+    for place, photo in enumerate(image_projects.photos(session, project_id)):
+        if photo.project_order != place:
+            session.execute(
+                update(ImageGeneration)
+                .where(
+                    ImageGeneration.image_project_id == project_id,
+                    ImageGeneration.project_order == photo.project_order,
+                )
+                .values(project_order=place)
+            )
 
 
 def drop_clips(session: Session, clip_ids: list[str]) -> None:

@@ -229,7 +229,7 @@ def _write(
             columns = {
                 "sequence_order": n,
                 "room_type": wanted.room_type,
-                "room_label": wanted.room_label,
+                "room_label": wanted.label,
                 "motion_prompt": wanted.motion_prompt,
                 "transition_type": wanted.transition,
                 "duration_seconds": wanted.duration,

@@ -10,7 +10,7 @@ from resources.database import AppDatabase
 from resources.errors import NotFound, StudioError
 from resources.keys import plain_name
 from resources.models import ImageGeneration
-from resources.repository import removal, rows
+from resources.repository import image_projects, removal, rows
 from resources.storage import StorageResource
 from studio_assets.app import deleting
 
@@ -19,10 +19,7 @@ def versions(db: AppDatabase, image_id: str) -> list[ImageGeneration]:
     """Every version of the photo `image_id` is a version of (its first, and all made from it),
     oldest first."""
     with db.session() as session:
-        first = rows.get(session, ImageGeneration, image_id)
-        while first.parent_id:
-            first = rows.get(session, ImageGeneration, first.parent_id)
-        chain = removal.with_newer_versions(session, first)
+        chain = image_projects.photo_versions(session, image_id)
     return sorted(chain, key=lambda row: (row.version, row.created_at, row.id))
 
 
@@ -71,7 +68,9 @@ def newer_than(db: AppDatabase, image_id: str) -> list[str]:
     with db.session() as session:
         image = rows.get(session, ImageGeneration, image_id)
         children = [
-            row for row in removal.with_newer_versions(session, image) if row.parent_id == image_id
+            row
+            for row in image_projects.with_newer_versions(session, image)
+            if row.parent_id == image_id
         ]
         for child in children:
             removal.owned(session, child.id, with_newer=True)

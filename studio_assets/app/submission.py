@@ -16,7 +16,7 @@ from resources.errors import InputRejected
 from resources.ffmpeg import audible
 from resources.keys import plain_name, upload_key
 from resources.models import ImageGeneration, MusicTrack, VideoClip, VideoProject
-from resources.repository import rows
+from resources.repository import image_projects, rows
 from resources.storage import StorageResource
 from studio_assets.domain.framing import tiny_photo_warning
 from studio_assets.domain.project_spec import PRIORITIES, ClipSpec, ProjectSpec
@@ -128,7 +128,7 @@ def submit_inpaint(
         original_image_url=stage_input(storage, spec.workspace_id, image, "image"),
         mask_url=stage_input(storage, spec.workspace_id, spec.mask, "mask"),
         prompt=inpaint_prompt(spec.mode, spec.prompt),
-        **_chained_to(parent),
+        **_chained_to(db, parent),
     )
 
 
@@ -164,14 +164,17 @@ def _in_workspace_of(parent: ImageGeneration, spec: InpaintSpec) -> InpaintSpec:
     return spec.model_copy(update={"workspace_id": parent.workspace_id})
 
 
-def _chained_to(parent: ImageGeneration | None) -> dict[str, Any]:
-    """The version columns of an edit: its parent, its version and (for an image project's
-    photo) the project and the photo's place in it."""
+def _chained_to(db: AppDatabase, parent: ImageGeneration | None) -> dict[str, Any]:
+    """The version columns of an edit: its parent, its version (after the photo's newest: an
+    edit of an older version is a new number too) and (for an image project's photo) the
+    project and the photo's place in it."""
     if parent is None:
         return {"parent_id": None, "version": 1}
+    with db.session() as session:
+        newest = max(row.version for row in image_projects.photo_versions(session, parent.id))
     return {
         "parent_id": parent.id,
-        "version": parent.version + 1,
+        "version": newest + 1,
         "image_project_id": parent.image_project_id,
         "project_order": parent.project_order,
     }

@@ -31,6 +31,10 @@ def list_events(
     as_json: JsonFlag = False,
 ) -> None:
     """The newest events (100 at most) and whether each was delivered."""
+    if status is not None and status not in {s.value for s in outbox.EventStatus}:
+        raise typer.BadParameter(
+            f"{status!r}: give pending, delivered or failed", param_hint="--status"
+        )
     with Wiring.guard(existing=True) as wiring:
         with wiring.db.session() as session:
             listed = [event_json(e) for e in outbox.events(session, row_id, status)]

@@ -126,8 +126,10 @@ class Wiring:
         doomed = image_versions.newer_than(self.db, parent)  # refused now if one is running
         image_id = submission.submit_inpaint(self.db, self.storage, spec, draft=True)
         image_versions.replace_newer(self.db, self.storage, doomed)
-        if not draft:
-            with self.db.session() as session:
+        with self.db.session() as session:  # it takes the place of the versions it replaced
+            made = rows.get(session, ImageGeneration, image_id)
+            made.version = rows.get(session, ImageGeneration, parent).version + 1
+            if not draft:
                 rows.queue(session, ImageGeneration, image_id)
         return image_id
 

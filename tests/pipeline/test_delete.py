@@ -135,6 +135,14 @@ def test_a_version_with_newer_ones_is_deleted_with_them_only_when_asked(studio: 
     with studio.db.session() as session:
         left = rows.get(session, ImageProject, project_id)
         assert (left.image_count, left.zip_url) == (1, None)
+    # The photo left is photo 1 now, and still shows (and zips) its own result.
+    shown = image_projects.image_project_status(studio.db, studio.storage, project_id)["photos"]
+    with studio.db.session() as session:
+        own = rows.get(session, ImageGeneration, other).result_image_url
+    assert [(p["id"], p["order"]) for p in shown] == [(other, 1)]
+    assert shown[0]["result_image_url"] == studio.storage.downloadable_url(own)
+    archive = zipping.plan(studio.db, project_id)
+    assert [e.uri for e in archive.entries] == [own] and not archive.missing
     with pytest.raises(StudioError, match="last photo"):
         deleting.delete_item(studio.db, studio.storage, other)
 

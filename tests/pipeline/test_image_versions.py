@@ -99,6 +99,8 @@ def test_an_image_project_grows_and_its_versions_live(tmp_path: Path) -> None:
     assert "has no version 9; its versions: v1" in refused(
         home, "image", "download", first, "--version", "9"
     )
+    beside = ok(home, "image", "inpaint", first, "--mask", str(mask), "--mode", "remove", "--wait")
+    assert (beside["version"], beside["parent_id"]) == (4, first)  # v1 again: the next number
 
     again = ok(
         home,
@@ -113,7 +115,7 @@ def test_an_image_project_grows_and_its_versions_live(tmp_path: Path) -> None:
         "--wait",
     )
     assert (again["version"], again["parent_id"], again["status"]) == (2, first, "completed")
-    for gone in (second, third):
+    for gone in (second, third, beside):
         assert "no video project, image or image project with id" in refused(
             home, "status", gone["id"]
         )

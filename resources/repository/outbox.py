@@ -54,13 +54,11 @@ def event_id(row_id: str, event: str, submission: int) -> str:
     return f"evt_{digest}"
 
 
-def record(session: Session, model: Any, row_id: str) -> None:
-    """The row's event if it now rests in a terminal status (a photo of an image project has
-    none: its project speaks for it once the project ends). Idempotent."""
-    row = session.execute(
-        select(model).where(model.id == row_id).execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if row is None or row.status not in TERMINAL:
+def record(session: Session, row: Any) -> None:
+    """The event of `row` (as the transaction now has it) if it rests in a terminal status (a
+    photo of an image project has none: its project speaks for it once the project ends).
+    Idempotent."""
+    if row.status not in TERMINAL:
         return
     if isinstance(row, ImageGeneration) and row.image_project_id and row.parent_id is None:
         return
@@ -130,8 +128,12 @@ def payload_for(session: Session, row: Any) -> dict[str, Any]:
 
 
 def _iso(moment: datetime | None) -> str:
-    moment = moment or datetime.now(UTC)
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
+    return iso(moment or datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """A UTC time as ISO 8601 with its offset (SQLite hands back naive UTC)."""
+    if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat()
 

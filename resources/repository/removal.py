@@ -26,7 +26,7 @@ from resources.models import (
     VideoClip,
     VideoProject,
 )
-from resources.repository import image_projects, outbox, rows
+from resources.repository import image_projects, rows
 from resources.repository.statuses import RowStatus
 
 BUSY = (RowStatus.QUEUED, RowStatus.PROCESSING, RowStatus.GENERATING, RowStatus.COMPILING)
@@ -200,7 +200,7 @@ def remove(session: Session, item: Owned) -> None:
     if item.touched_project:
         _renumber(session, item.touched_project)
         image_projects.follow(session, item.touched_project)
-        outbox.record(session, ImageProject, item.touched_project)
+        rows.tell(session, ImageProject, item.touched_project)
 
 
 def _renumber(session: Session, project_id: str) -> None:

@@ -91,18 +91,18 @@ def _moved(session: Session, model: Row, row_id: str, result: Any) -> bool:
     moved = bool(result.rowcount)
     if not moved:
         return False
-    _tell(session, model, row_id)
+    tell(session, model, row_id)
     if model is ImageGeneration:
         project_id = session.scalar(
             select(ImageGeneration.image_project_id).where(ImageGeneration.id == row_id)
         )
         if project_id:
             image_projects.follow(session, project_id)
-            _tell(session, ImageProject, project_id)
+            tell(session, ImageProject, project_id)
     return True
 
 
-def _tell(session: Session, model: Row, row_id: str) -> None:
+def tell(session: Session, model: Row, row_id: str) -> None:
     """A moved row's status event in its feed and, if it ended, its webhook event."""
     row: Any = session.execute(
         select(model).where(model.id == row_id).execution_options(populate_existing=True)
@@ -120,7 +120,7 @@ def _tell(session: Session, model: Row, row_id: str) -> None:
             "submission": row.submission,
         },
     )
-    outbox.record(session, model, row_id)
+    outbox.record(session, row)
 
 
 def clips(session: Session, project_id: str) -> list[VideoClip]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,19 +18,12 @@ def event_json(event: WebhookEvent) -> dict[str, Any]:
         "row_id": event.row_id,
         "status": event.status,
         "attempts": event.attempts,
-        "next_attempt_at": _iso(event.next_attempt_at),
+        "next_attempt_at": outbox.iso(event.next_attempt_at),
         "last_error": event.last_error,
-        "delivered_at": _iso(event.delivered_at),
+        "delivered_at": outbox.iso(event.delivered_at) if event.delivered_at else None,
     }
 
 
 def row_events(session: Session, row_id: str) -> list[dict[str, Any]]:
     """The row's events, newest first: what was sent, what is still being tried."""
     return [event_json(event) for event in outbox.events(session, row_id)]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    """A UTC time as ISO 8601 with its offset (SQLite hands back naive UTC)."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

@@ -5,7 +5,6 @@ only — on SQLite (polling) and Postgres (LISTEN/NOTIFY)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,16 +19,11 @@ from httpx_sse import connect_sse
 from resources.errors import StudioError
 from resources.repository import feed
 from studio_assets.app import live
+from tests.support.dagster_processes import free_port
 from tests.support.projects import make_project, run
 from tests.support.studio_fixtures import Studio
 
 SECRET = "events-s3cret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

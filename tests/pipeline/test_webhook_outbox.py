@@ -4,7 +4,6 @@ sensor, backing off), each event once unless replayed — and then with the same
 
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
 
@@ -16,15 +15,10 @@ from resources.repository import outbox, rows
 from resources.webhooks import WebhookResource
 from sensors.webhook_outbox import webhook_outbox_sensor
 from studio_assets.app import status
+from tests.support.dagster_processes import free_port
 from tests.support.projects import make_project, run
 from tests.support.studio_fixtures import Studio
 from tests.support.webhook_receiver import SECRET, listening
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tick(studio: Studio) -> dg.SkipReason:

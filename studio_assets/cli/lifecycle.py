@@ -86,11 +86,9 @@ def edit(
         status = (
             run_and_report(wiring, project_id, as_json) if running else wiring.status(project_id)
         )
-        status["edit"] = (
-            done.summary()
-            | {"dry_run": dry_run}
-            | ({} if dry_run else {"edited_at": (status.get("edit") or {}).get("edited_at")})
-        )
+        if dry_run:  # nothing was stored: the plan alone (a real edit's is the row's `edit`)
+            status["edit"] = done.summary()
+        status["edit"] = {**status["edit"], "dry_run": dry_run}
         emit(status, as_json)
         if running and status["status"] not in DONE:
             raise typer.Exit(1)
